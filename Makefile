@@ -1,0 +1,53 @@
+# Pressure & Precedent — `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export MPLBACKEND ?= Agg
+
+.PHONY: help setup data prepare validate reports test lint format kernel clean
+
+help: ## List the targets with what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# The environment: created when missing, reinstalled when pyproject.toml changes.
+# uv (from PyPI) installs in seconds; plain pip is the fallback.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@( $(PY) -m pip install -q --disable-pip-version-check uv \
+	   && $(VENV)/bin/uv pip install --python $(PY) --compile-bytecode -q -e '.[dev]' ) \
+	 || $(PY) -m pip install -q --disable-pip-version-check --compile -e '.[dev]'
+	@touch $@
+
+setup: $(STAMP) ## Create .venv and install the project (editable) with dev tools
+
+data: $(STAMP) ## Fetch the third-party raw files (mirror or download) and check every hash
+	$(PY) -m analysis data
+
+prepare: data ## Convert the raw data to the data contract in data/processed
+	$(PY) -m analysis prepare
+
+validate: $(STAMP) ## Validate data/processed (or DATA=folder) and print its coverage
+	$(PY) -m analysis validate --data $(or $(DATA),data/processed)
+
+reports: prepare ## Run the main job: prepare and validate the bundled data (reports to come)
+	$(PY) -m analysis validate
+
+test: $(STAMP) ## Run the whole test suite
+	$(PY) -m pytest
+
+lint: $(STAMP) ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP) ## Apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+kernel: $(STAMP) ## Register the Jupyter kernel "pressure-precedent" for JupyterLab
+	$(PY) -m ipykernel install --user --name pressure-precedent --display-name "Pressure & Precedent"
+
+clean: ## Remove generated data and reports (never raw data)
+	rm -rf data/processed/*.parquet reports .pytest_cache .ruff_cache

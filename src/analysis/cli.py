@@ -1,0 +1,226 @@
+"""Command-line interface: ``python -m analysis COMMAND [options]``.
+
+Every command has ``--help``. Bad input prints one line per problem
+(``file:row:column: value — expected …``) on standard error and exits with status 2;
+nothing is written in that case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__, config
+from .errors import DataError, DataWarning
+
+EXIT_DATA_ERROR = 2
+
+
+def _fmt_pct(x: float) -> str:
+    return f"{x:5.1f}%"
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from .manifest import fetch
+
+    mirror = Path(args.mirror) if args.mirror else None
+    done = fetch(
+        Path(args.dest), mirror=mirror, download=not args.no_download, progress=not args.quiet
+    )
+    counts: dict[str, int] = {}
+    for action in done.values():
+        counts[action] = counts.get(action, 0) + 1
+    summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+    print(f"{len(done)} raw files verified against {config.MANIFEST_FILE.name} ({summary})")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from .prepare import prepare
+
+    written = prepare(Path(args.out), progress=not args.quiet)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .datasets import load_study
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        study = load_study(Path(args.data))
+    print(f"study: {args.data}")
+    print(f"cases: {len(study.cases)}")
+    by_country = study.cases["country"].value_counts()
+    print("  by country: " + ", ".join(f"{k} {v}" for k, v in by_country.items()))
+    ev = study.legal_events
+    print(f"legal events: {len(ev)}")
+    table = ev.groupby(["event_type", "date_precision"]).size().unstack(fill_value=0)
+    for col in ("day", "month", "year"):
+        if col not in table:
+            table[col] = 0
+    print("  event_type                     day  month  year")
+    for event_type, row in table[["day", "month", "year"]].iterrows():
+        print(f"  {event_type:<28} {row['day']:>5} {row['month']:>6} {row['year']:>5}")
+    cov = study.coverage()
+    print(f"series: {len(study.campaigns)} ({len(cov)} with observed days)")
+    print("  campaign_id                   first       last        observed   gaps")
+    for rec in cov.to_dict("records"):
+        print(
+            f"  {rec['campaign_id']:<28} {rec['first_day']:%Y-%m-%d}  {rec['last_day']:%Y-%m-%d}  "
+            f"{_fmt_pct(rec['pct_observed'])}  {rec['n_gaps']:>5}"
+        )
+    for w in caught:
+        print(f"warning: {w.message}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .datasets import write_table
+    from .ingest import count_posts
+
+    if args.match_column and not args.term:
+        raise SystemExit("ingest: --match-column needs at least one --term")
+    campaigns = {args.campaign: args.term} if args.term else args.campaign
+    daily = count_posts(
+        [Path(p) for p in args.paths],
+        timestamp=args.timestamp,
+        campaigns=campaigns,
+        match_column=args.match_column,
+        unit=args.unit,
+        fmt=args.format,
+        distinct=args.distinct,
+        start=args.start,
+        end=args.end,
+        memory_limit=args.memory_limit,
+    )
+    write_table(daily, Path(args.out), "campaign_activity")
+    observed = int(daily["value"].notna().sum())
+    print(
+        f"wrote {args.out}: {observed} days, {int(daily['value'].sum())} posts for {args.campaign}"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m analysis`` (one sub-command per stage)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description=(
+            "Pressure & Precedent: did online pressure come before a legal change, or after it?"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "data",
+        help="fetch the third-party raw files and check their hashes",
+        description=(
+            "Make every file listed in data/raw/sources.toml present under data/raw and check its "
+            "sha256. Files are copied from the mirror (PP_DATA_MIRROR, default ../shared/data/raw) "
+            "when it has them, else downloaded from their pinned upstream URL."
+        ),
+    )
+    p.add_argument(
+        "--dest",
+        default=str(config.RAW_DATA_DIR),
+        help="folder for raw files (default: %(default)s)",
+    )
+    p.add_argument(
+        "--mirror", help="local mirror folder (default: PP_DATA_MIRROR or ../shared/data/raw)"
+    )
+    p.add_argument("--no-download", action="store_true", help="only use the mirror; never download")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser(
+        "prepare",
+        help="convert the bundled raw data to the data contract (data/processed)",
+        description=(
+            "Build the bundled study from data/raw (curated cases, events and campaigns; the "
+            "third-party activity files), validate it whole, then write Parquet files atomically. "
+            "Nothing is written if anything is invalid."
+        ),
+    )
+    p.add_argument(
+        "--out", default=str(config.PROCESSED_DATA_DIR), help="output folder (default: %(default)s)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser(
+        "validate",
+        help="check a study folder against the data contract and print its coverage",
+        description=(
+            "Load a study folder (cases, legal_events, campaigns, campaign_activity as .csv, "
+            ".parquet or .xlsx), report every problem as file:row:column: value — expected …, "
+            "and print cases, events by type and precision, and each series' coverage."
+        ),
+    )
+    p.add_argument(
+        "--data", default=str(config.PROCESSED_DATA_DIR), help="study folder (default: %(default)s)"
+    )
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "ingest",
+        help="count a post archive (CSV, JSON lines, Parquet, tweet IDs) into daily activity",
+        description=(
+            "Stream post files through DuckDB and count posts per UTC day for one campaign. "
+            "Memory stays bounded (cap it with --memory-limit or PP_MEMORY_LIMIT). Days inside "
+            "--start..--end with no post are written as 0 (observed); days outside are not written."
+        ),
+    )
+    p.add_argument("paths", nargs="+", help="archive files or glob patterns")
+    p.add_argument("--campaign", required=True, help="campaign_id for the counts (a slug)")
+    p.add_argument("--out", required=True, help="output table (.csv, .parquet or .xlsx)")
+    p.add_argument(
+        "--timestamp", default="created_at", help="timestamp column (default: %(default)s)"
+    )
+    p.add_argument(
+        "--unit",
+        choices=["auto", "s", "ms", "snowflake"],
+        default="auto",
+        help=(
+            "how the timestamp is written: ISO text/timestamp (auto), epoch seconds, "
+            "epoch ms, or tweet IDs"
+        ),
+    )
+    p.add_argument(
+        "--format",
+        choices=["auto", "csv", "json", "parquet", "ids"],
+        default="auto",
+        help="archive format (default: from the file names)",
+    )
+    p.add_argument("--match-column", help="text or hashtag column to match --term against")
+    p.add_argument(
+        "--term",
+        action="append",
+        help="count only posts whose match column contains this (repeatable)",
+    )
+    p.add_argument("--distinct", help="count distinct values of this column (e.g. a post id)")
+    p.add_argument("--start", help="first observed day YYYY-MM-DD (default: first day with a post)")
+    p.add_argument("--end", help="last observed day YYYY-MM-DD (default: last day with a post)")
+    p.add_argument(
+        "--memory-limit", help="DuckDB memory cap such as 300MB (default: PP_MEMORY_LIMIT)"
+    )
+    p.set_defaults(func=cmd_ingest)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 on bad input)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DataError as err:
+        for line in err.lines():
+            print(line, file=sys.stderr)
+        n = len(err.failures)
+        print(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", file=sys.stderr)
+        return EXIT_DATA_ERROR

@@ -1,0 +1,736 @@
+"""Load, validate and save study folders in the data contract.
+
+A *study folder* holds four tables, each as ``<table>.csv``, ``<table>.parquet`` or
+``<table>.xlsx`` (that exact stem): ``cases``, ``legal_events``, ``campaigns`` and
+``campaign_activity`` (see :mod:`analysis.schema`). Every ``--data DIR`` option takes
+such a folder.
+
+Loading reads every cell as the user wrote it, turns text into types with strict rules
+(dates are ``YYYY-MM-DD``; numbers are plain decimals), validates with pandera and
+checks the tables against each other. All problems are collected and raised together
+as one :class:`~analysis.errors.DataError`. Things that are valid but worth a look
+(gaps in a series, events outside a series' observed window, …) become
+:class:`~analysis.errors.DataWarning` warnings and are kept on the :class:`Study`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import os
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, DataWarning, Failure
+from .schema import NULLABLE, OPTIONAL_DEFAULTS, REQUIRED, TABLES, check_table
+
+FORMATS: tuple[str, ...] = (".csv", ".parquet", ".xlsx")
+
+_DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
+_EVENT_DATE_RES = {
+    "day": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
+    "month": re.compile(r"^\d{4}-\d{2}$"),
+    "year": re.compile(r"^\d{4}$"),
+}
+DAY_EXPECTED = "a calendar day written YYYY-MM-DD (UTC)"
+EVENT_DATE_EXPECTED = "a date written YYYY-MM-DD, YYYY-MM or YYYY"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def find_table(folder: Path, table: str) -> Path:
+    """Return the one file holding ``table`` in a study folder.
+
+    Raises
+    ------
+    DataError
+        If no file or more than one file (say ``cases.csv`` and ``cases.xlsx``) holds it.
+    """
+    folder = Path(folder)
+    found = [folder / f"{table}{ext}" for ext in FORMATS if (folder / f"{table}{ext}").is_file()]
+    if not found:
+        names = ", ".join(f"{table}{ext}" for ext in FORMATS)
+        if not folder.is_dir():
+            raise DataError([Failure(str(folder), None, None, "", "a folder holding a study")])
+        raise DataError(
+            [Failure(str(folder), None, None, f"no {table} table", f"a file named {names}")]
+        )
+    if len(found) > 1:
+        names = " and ".join(p.name for p in found)
+        raise DataError(
+            [Failure(str(folder), None, None, names, f"exactly one file for the table {table}")]
+        )
+    return found[0]
+
+
+def read_raw(path: Path) -> pd.DataFrame:
+    """Read a CSV, Parquet or Excel file with every cell as the user wrote it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text cells (``""`` for an empty cell) for CSV; for Parquet and Excel the
+        cells keep the type the file stores (dates, numbers), which the parsers accept.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read as a table at all (encoding, delimiter, empty file).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix == ".parquet":
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises many types
+            raise DataError(
+                [Failure(str(path), None, None, "", f"a Parquet file ({exc})")]
+            ) from exc
+    if suffix == ".xlsx":
+        try:
+            frame = pd.read_excel(path, dtype=object, engine="openpyxl")
+        except Exception as exc:
+            raise DataError(
+                [Failure(str(path), None, None, "", f"an .xlsx workbook ({exc})")]
+            ) from exc
+        return frame.map(_excel_cell)
+    raise DataError([Failure(str(path), None, None, suffix, "a .csv, .parquet or .xlsx file")])
+
+
+def _excel_cell(value: object) -> object:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "isoformat"):
+        ts = pd.Timestamp(value)
+        return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
+    return value
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    data = path.read_bytes()
+    name = str(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            [
+                Failure(
+                    name,
+                    line,
+                    None,
+                    data[exc.start : exc.start + 4].hex(" "),
+                    "UTF-8 text (in Excel: Save As 'CSV UTF-8')",
+                )
+            ]
+        ) from exc
+    if not text.strip():
+        raise DataError([Failure(name, 1, None, "", "a header row naming the columns")])
+    header = text.splitlines()[0]
+    if "," not in header:
+        for sep, word in ((";", "semicolons"), ("\t", "tabs")):
+            if sep in header:
+                raise DataError(
+                    [
+                        Failure(
+                            name,
+                            1,
+                            None,
+                            header,
+                            f"comma-separated columns (this file separates them with {word}; "
+                            "in Excel choose 'CSV UTF-8 (Comma delimited)')",
+                        )
+                    ]
+                )
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+    except pd.errors.ParserError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        row = int(match.group(1)) if match else None
+        raise DataError([Failure(name, row, None, "", f"a well-formed CSV row ({exc})")]) from exc
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """Cells as stripped-of-nothing text; empty/missing → ``""``."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return column.dt.strftime("%Y-%m-%d").fillna("")
+    out = column.astype(object).where(column.notna(), "")
+    return out.map(_cell_text).astype(str)
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat") and not isinstance(value, str):
+        return _excel_cell(value)  # a date cell of a parquet object column
+    return str(value)
+
+
+def _missing_columns(raw: pd.DataFrame, table: str, file: str) -> list[Failure]:
+    failures = []
+    present = [str(c) for c in raw.columns]
+    for col in REQUIRED[table]:
+        if col not in present:
+            close = difflib.get_close_matches(col, present, n=1, cutoff=0.6)
+            hint = f" (found '{close[0]}': a misspelling?)" if close else ""
+            failures.append(
+                Failure(file, 1, col, "", f"a column named '{col}' in the header row{hint}")
+            )
+    duplicated = sorted({c for c in present if present.count(c) > 1})
+    for col in duplicated:
+        failures.append(Failure(file, 1, col, col, "each column name once in the header row"))
+    return failures
+
+
+def _parse_text_columns(
+    raw: pd.DataFrame, table: str, file: str, failures: list[Failure]
+) -> pd.DataFrame:
+    out = pd.DataFrame(index=raw.index)
+    for col in raw.columns:
+        col = str(col)
+        if col in ("date", "value") and table in ("legal_events", "campaign_activity"):
+            continue
+        text = _as_text(raw[col])
+        empty = text.str.strip() == ""
+        if col in REQUIRED[table] and col not in NULLABLE[table]:
+            for idx in text.index[empty]:
+                failures.append(
+                    Failure(file, idx + 2, col, text[idx], "a value (this column may not be empty)")
+                )
+        out[col] = text.mask(empty)
+    return out
+
+
+def _parse_day_column(
+    column: pd.Series, file: str, name: str, failures: list[Failure]
+) -> pd.Series:
+    """Strict ``YYYY-MM-DD`` → midnight timestamps (UTC calendar days)."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        values = column.dt.tz_convert("UTC").dt.tz_localize(None) if column.dt.tz else column
+        not_midnight = values.notna() & (values != values.dt.normalize())
+        for idx in values.index[not_midnight]:
+            failures.append(
+                Failure(file, idx + 2, name, str(values[idx]), DAY_EXPECTED + ", not a time")
+            )
+        missing = values.isna()
+        for idx in values.index[missing]:
+            failures.append(Failure(file, idx + 2, name, "", DAY_EXPECTED))
+        return values.dt.normalize().astype("datetime64[ns]")
+    text = _as_text(column).str.strip()
+    shape_ok = text.str.match(_DAY_RE)
+    parsed = pd.to_datetime(
+        text.str.slice(0, 10).where(shape_ok), format="%Y-%m-%d", errors="coerce"
+    )
+    for idx in text.index[~shape_ok.astype(bool)]:
+        failures.append(Failure(file, idx + 2, name, text[idx], DAY_EXPECTED))
+    for idx in text.index[shape_ok.astype(bool) & parsed.isna()]:
+        failures.append(
+            Failure(file, idx + 2, name, text[idx], "a date that exists in the calendar")
+        )
+    return parsed.astype("datetime64[ns]")
+
+
+def _parse_event_dates(
+    raw: pd.DataFrame, parsed: pd.DataFrame, file: str, failures: list[Failure]
+) -> pd.Series:
+    """Dates of legal events at their stated precision → first day of the period."""
+    if pd.api.types.is_datetime64_any_dtype(raw["date"]):
+        text = _as_text(raw["date"])
+        precision_from_text = pd.Series("day", index=raw.index)
+    else:
+        text = _as_text(raw["date"]).str.strip()
+        precision_from_text = pd.Series(pd.NA, index=raw.index, dtype="object")
+        for prec, pattern in _EVENT_DATE_RES.items():
+            precision_from_text = precision_from_text.mask(text.str.match(pattern), prec)
+    padded = text.copy()
+    padded[precision_from_text == "month"] = text + "-01"
+    padded[precision_from_text == "year"] = text + "-01-01"
+    dates = pd.to_datetime(
+        padded.where(precision_from_text.notna()), format="%Y-%m-%d", errors="coerce"
+    )
+    for idx in text.index[precision_from_text.isna()]:
+        failures.append(Failure(file, idx + 2, "date", text[idx], EVENT_DATE_EXPECTED))
+    for idx in text.index[precision_from_text.notna() & dates.isna()]:
+        failures.append(
+            Failure(file, idx + 2, "date", text[idx], "a date that exists in the calendar")
+        )
+    stated = parsed["date_precision"]
+    mismatch = precision_from_text.notna() & stated.notna() & (stated != precision_from_text)
+    mismatch &= stated.isin(_EVENT_DATE_RES)
+    for idx in text.index[mismatch]:
+        failures.append(
+            Failure(
+                file,
+                idx + 2,
+                "date_precision",
+                stated[idx],
+                f"'{precision_from_text[idx]}', as the date {text[idx]!r} is written",
+            )
+        )
+    return dates.astype("datetime64[ns]")
+
+
+def _parse_values(column: pd.Series, file: str, failures: list[Failure]) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.astype("float64")
+    text = _as_text(column).str.strip()
+    numbers = pd.to_numeric(text.where(text != ""), errors="coerce")
+    for idx in text.index[(text != "") & numbers.isna()]:
+        failures.append(
+            Failure(
+                file,
+                idx + 2,
+                "value",
+                text[idx],
+                "a plain number such as 1234 or 0.5 (leave the cell empty for an unobserved day)",
+            )
+        )
+    return numbers.astype("float64")
+
+
+def parse_table(raw: pd.DataFrame, table: str, file: str) -> pd.DataFrame:
+    """Turn a raw table into the typed frame of the contract, validating it.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        As returned by :func:`read_raw`.
+    table : str
+        One of ``cases``, ``legal_events``, ``campaigns``, ``campaign_activity``.
+    file : str
+        Name to use in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Required columns first (typed), then any extra columns as text.
+
+    Raises
+    ------
+    DataError
+        Listing every failure in the table (cross-table checks are not done here).
+    """
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}; expected one of {TABLES}")
+    raw = raw.reset_index(drop=True)
+    raw.columns = [str(c).strip() for c in raw.columns]
+    failures = _missing_columns(raw, table, file)
+    if failures:
+        raise DataError(failures)
+    for col, default in OPTIONAL_DEFAULTS.get(table, {}).items():
+        if col not in raw.columns:
+            raw[col] = default
+    parsed = _parse_text_columns(raw, table, file, failures)
+    if table == "legal_events":
+        parsed["date"] = _parse_event_dates(raw, parsed, file, failures)
+    elif table == "campaign_activity":
+        parsed["date"] = _parse_day_column(raw["date"], file, "date", failures)
+        parsed["value"] = _parse_values(raw["value"], file, failures)
+    order = list(REQUIRED[table]) + [c for c in raw.columns if c not in REQUIRED[table]]
+    parsed = parsed[order]
+    unreadable = {(f.row, f.column) for f in failures}
+    # Rows whose cells could not be parsed are checked by pandera on what is left.
+    failures += [
+        f
+        for f in check_table(parsed, table, file, raw=_as_text_frame(raw))
+        if (f.row, f.column) not in unreadable
+    ]
+    if failures:
+        raise DataError(failures)
+    if table == "legal_events":
+        parsed.insert(0, "event_id", make_event_ids(parsed))
+    return parsed
+
+
+def _as_text_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({c: _as_text(raw[c]) for c in raw.columns}, index=raw.index)
+
+
+def make_event_ids(events: pd.DataFrame) -> pd.Series:
+    """Stable ids ``case_id:date:event_type`` (``:2``, ``:3`` … for repeats).
+
+    The date is written at its precision (``2020-05``), so an id never claims a day
+    that the data do not know.
+    """
+    dates = format_event_dates(events)
+    base = events["case_id"].astype(str) + ":" + dates + ":" + events["event_type"].astype(str)
+    repeat = base.groupby(base).cumcount() + 1
+    return base.where(repeat == 1, base + ":" + repeat.astype(str))
+
+
+def format_event_dates(events: pd.DataFrame) -> pd.Series:
+    """Write event dates back at their precision (``YYYY-MM-DD``/``YYYY-MM``/``YYYY``)."""
+    day = events["date"].dt.strftime("%Y-%m-%d")
+    out = day.copy()
+    out[events["date_precision"] == "month"] = events["date"].dt.strftime("%Y-%m")
+    out[events["date_precision"] == "year"] = events["date"].dt.strftime("%Y")
+    return out
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def _load(path: Path, table: str) -> pd.DataFrame:
+    path = Path(path)
+    if path.is_dir():
+        path = find_table(path, table)
+    return parse_table(read_raw(path), table, str(path))
+
+
+def load_cases(path: Path) -> pd.DataFrame:
+    """Load and validate a ``cases`` table (a file, or a study folder holding one)."""
+    return _load(path, "cases")
+
+
+def load_legal_events(path: Path) -> pd.DataFrame:
+    """Load and validate a ``legal_events`` table; adds an ``event_id`` column."""
+    return _load(path, "legal_events")
+
+
+def load_campaigns(path: Path) -> pd.DataFrame:
+    """Load and validate a ``campaigns`` table (``stance`` defaults to ``supporting``)."""
+    return _load(path, "campaigns")
+
+
+def load_activity(path: Path) -> pd.DataFrame:
+    """Load and validate a ``campaign_activity`` table (``value`` NaN = unobserved day)."""
+    return _load(path, "campaign_activity")
+
+
+# --------------------------------------------------------------------------- the study
+
+
+@dataclass(frozen=True)
+class Study:
+    """The four validated tables of one study.
+
+    Attributes
+    ----------
+    cases, legal_events, campaigns, activity : pandas.DataFrame
+        Typed tables as described in :mod:`analysis.schema`. ``legal_events`` has an
+        extra ``event_id`` column; ``activity`` is sorted by campaign and date.
+    warnings : tuple of str
+        Valid-but-notable findings (gaps, events outside observed windows, …).
+    source : str
+        Where the study was loaded from.
+    """
+
+    cases: pd.DataFrame
+    legal_events: pd.DataFrame
+    campaigns: pd.DataFrame
+    activity: pd.DataFrame
+    warnings: tuple[str, ...] = field(default=())
+    source: str = ""
+
+    def case_campaigns(self) -> pd.DataFrame:
+        """Long table of (``case_id``, ``campaign_id``) links, in case order."""
+        return case_campaign_links(self.cases)
+
+    def coverage(self) -> pd.DataFrame:
+        """Observed coverage of every series; see :func:`coverage`."""
+        return coverage(self.activity, self.campaigns)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The four tables by their contract names."""
+        return {
+            "cases": self.cases,
+            "legal_events": self.legal_events,
+            "campaigns": self.campaigns,
+            "campaign_activity": self.activity,
+        }
+
+
+def case_campaign_links(cases: pd.DataFrame) -> pd.DataFrame:
+    """Split ``campaign_ids`` into one row per (``case_id``, ``campaign_id``)."""
+    ids = cases["campaign_ids"].fillna("").str.split(";")
+    links = pd.DataFrame({"case_id": cases["case_id"], "campaign_id": ids}).explode("campaign_id")
+    links["campaign_id"] = links["campaign_id"].str.strip()
+    links = links[links["campaign_id"] != ""]
+    return links.reset_index(drop=True)
+
+
+def cross_check(
+    cases: pd.DataFrame,
+    legal_events: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    activity: pd.DataFrame,
+    files: dict[str, str],
+) -> list[Failure]:
+    """Checks between tables: every reference points at a row that exists.
+
+    Returns one failure per dangling reference, with the row of the referring table.
+    """
+    failures = []
+    known_cases = set(cases["case_id"])
+    bad = ~legal_events["case_id"].isin(known_cases)
+    for idx in legal_events.index[bad]:
+        failures.append(
+            Failure(
+                files["legal_events"],
+                idx + 2,
+                "case_id",
+                legal_events.at[idx, "case_id"],
+                f"a case_id listed in {Path(files['cases']).name}",
+            )
+        )
+    known_campaigns = set(campaigns["campaign_id"])
+    for idx, value in cases["campaign_ids"].items():
+        for part in value.split(";") if isinstance(value, str) else []:
+            part = part.strip()
+            if part and part not in known_campaigns:
+                failures.append(
+                    Failure(
+                        files["cases"],
+                        idx + 2,
+                        "campaign_ids",
+                        part,
+                        f"campaign ids listed in {Path(files['campaigns']).name}",
+                    )
+                )
+    bad = ~activity["campaign_id"].isin(known_campaigns)
+    # One failure per unknown id (first row), not one per day of a long series.
+    first_rows = activity.loc[bad].drop_duplicates("campaign_id")
+    for idx, value in first_rows["campaign_id"].items():
+        n = int((activity["campaign_id"] == value).sum())
+        failures.append(
+            Failure(
+                files["campaign_activity"],
+                idx + 2,
+                "campaign_id",
+                value,
+                f"a campaign_id listed in {Path(files['campaigns']).name} ({n} rows use this id)",
+            )
+        )
+    return failures
+
+
+def load_study(data_dir: Path, *, warn: bool = True) -> Study:
+    """Load and validate the four tables of a study folder.
+
+    Parameters
+    ----------
+    data_dir : Path
+        A folder with ``cases``, ``legal_events``, ``campaigns`` and
+        ``campaign_activity`` as ``.csv``, ``.parquet`` or ``.xlsx``.
+    warn : bool
+        Emit the study's findings as :class:`DataWarning` warnings (they are kept on
+        ``Study.warnings`` either way).
+
+    Returns
+    -------
+    Study
+
+    Raises
+    ------
+    DataError
+        With every failure of every table, including references between tables.
+    """
+    data_dir = Path(data_dir)
+    failures: list[Failure] = []
+    frames: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    for table in TABLES:
+        try:
+            path = find_table(data_dir, table)
+            files[table] = str(path)
+            frames[table] = parse_table(read_raw(path), table, str(path))
+        except DataError as err:
+            failures += err.failures
+    if failures:
+        raise DataError(failures)
+    failures = cross_check(
+        frames["cases"],
+        frames["legal_events"],
+        frames["campaigns"],
+        frames["campaign_activity"],
+        files,
+    )
+    if failures:
+        raise DataError(failures)
+    activity = (
+        frames["campaign_activity"]
+        .sort_values(["campaign_id", "date"], kind="stable")
+        .reset_index(drop=True)
+    )
+    study = Study(
+        cases=frames["cases"],
+        legal_events=frames["legal_events"],
+        campaigns=frames["campaigns"],
+        activity=activity,
+        source=str(data_dir),
+    )
+    found = tuple(study_warnings(study))
+    if warn:
+        for message in found:
+            warnings.warn(message, DataWarning, stacklevel=2)
+    return Study(**{**study.__dict__, "warnings": found})
+
+
+def study_warnings(study: Study) -> list[str]:
+    """Valid-but-notable findings: gaps, unused series, events outside windows, odd orders."""
+    out = []
+    cov = study.coverage()
+    for rec in cov[cov["n_gaps"] > 0].to_dict("records"):
+        out.append(
+            f"series {rec['campaign_id']}: {rec['n_gaps']} gap(s) of unobserved days "
+            f"({rec['pct_observed']:.0f}% of "
+            f"{rec['first_day']:%Y-%m-%d}..{rec['last_day']:%Y-%m-%d} observed); "
+            "gaps stay missing, never zero"
+        )
+    links = study.case_campaigns()
+    unused = sorted(set(study.campaigns["campaign_id"]) - set(links["campaign_id"]))
+    if unused:
+        out.append(f"campaigns used by no case (kept, e.g. as controls): {', '.join(unused)}")
+    empty = sorted(set(study.campaigns["campaign_id"]) - set(cov["campaign_id"]))
+    if empty:
+        out.append(f"campaigns with no observed day: {', '.join(empty)}")
+    ev = study.legal_events
+    day = ev[ev["date_precision"] == "day"]
+    window = day.merge(links, on="case_id").merge(cov, on="campaign_id")
+    outside = window[(window["date"] < window["first_day"]) | (window["date"] > window["last_day"])]
+    if len(outside):
+        out.append(
+            f"{outside['event_id'].nunique()} day-precision event(s) fall outside "
+            "the observed window "
+            "of a linked series (kept for context; studies filter by date)"
+        )
+    same_day = day.duplicated(["case_id", "date"], keep=False)
+    if same_day.any():
+        out.append(
+            f"{int(same_day.sum())} events share a day with another event of the same case "
+            f"(cases: {', '.join(sorted(day.loc[same_day, 'case_id'].unique()))})"
+        )
+    first_arrest = ev[ev["event_type"] == "arrest"].groupby("case_id")["date"].min()
+    first_release = ev[ev["event_type"] == "release"].groupby("case_id")["date"].min()
+    both = pd.concat({"arrest": first_arrest, "release": first_release}, axis=1).dropna()
+    early = both[both["release"] < both["arrest"]]
+    if len(early):
+        out.append(
+            "a release is dated before the first arrest in: "
+            + ", ".join(early.index)
+            + " (can be right: an earlier detention ended before a new arrest)"
+        )
+    return out
+
+
+def coverage(activity: pd.DataFrame, campaigns: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Observed coverage of each activity series.
+
+    Parameters
+    ----------
+    activity : pandas.DataFrame
+        ``campaign_activity`` rows (``value`` NaN = unobserved).
+    campaigns : pandas.DataFrame, optional
+        When given, its ``label`` is added.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per series with an observed day: ``campaign_id``, ``first_day`` and
+        ``last_day`` (first/last observed day), ``span_days`` (calendar days from
+        first to last, inclusive), ``observed_days``, ``pct_observed`` (percent of the
+        span), ``n_gaps`` (runs of unobserved days inside the span) and
+        ``longest_gap_days``.
+    """
+    obs = activity.loc[activity["value"].notna(), ["campaign_id", "date"]]
+    obs = obs.drop_duplicates().sort_values(["campaign_id", "date"])
+    step = obs.groupby("campaign_id")["date"].diff().dt.days
+    obs = obs.assign(gap=(step - 1).clip(lower=0).fillna(0).astype(int))
+    cov = obs.groupby("campaign_id", sort=True).agg(
+        first_day=("date", "min"),
+        last_day=("date", "max"),
+        observed_days=("date", "size"),
+        n_gaps=("gap", lambda g: int((g > 0).sum())),
+        longest_gap_days=("gap", "max"),
+    )
+    cov["span_days"] = (cov["last_day"] - cov["first_day"]).dt.days + 1
+    cov["pct_observed"] = 100.0 * cov["observed_days"] / cov["span_days"]
+    cov = cov.reset_index()[
+        [
+            "campaign_id",
+            "first_day",
+            "last_day",
+            "span_days",
+            "observed_days",
+            "pct_observed",
+            "n_gaps",
+            "longest_gap_days",
+        ]
+    ]
+    if campaigns is not None:
+        cov.insert(1, "label", cov["campaign_id"].map(campaigns.set_index("campaign_id")["label"]))
+    return cov
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def to_contract(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` as it is written to disk (event dates at their precision)."""
+    out = frame.copy()
+    if table == "legal_events":
+        out["date"] = format_event_dates(out)
+        out = out.drop(columns=["event_id"], errors="ignore")
+    return out
+
+
+def atomic_write(path: Path, write) -> Path:
+    """Call ``write(tmp_path)`` and move the result to ``path`` only if it succeeded.
+
+    The temporary file sits in the destination folder, so the final rename is atomic:
+    readers see either the old file or the complete new one, never half a file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_table(frame: pd.DataFrame, path: Path, table: str) -> Path:
+    """Write one contract table atomically as ``.csv``, ``.parquet`` or ``.xlsx``."""
+    path = Path(path)
+    out = to_contract(table, frame)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return atomic_write(path, lambda p: out.to_csv(p, index=False, date_format="%Y-%m-%d"))
+    if suffix == ".parquet":
+        return atomic_write(path, lambda p: out.to_parquet(p, index=False))
+    if suffix == ".xlsx":
+        return atomic_write(path, lambda p: out.to_excel(p, index=False, engine="openpyxl"))
+    raise ValueError(f"cannot write {path}: expected .csv, .parquet or .xlsx")
+
+
+def save_study(study: Study, folder: Path, fmt: str = "parquet") -> list[Path]:
+    """Write a study's four tables into ``folder`` as ``<table>.<fmt>``, each atomically.
+
+    Other formats of the same tables in the folder are removed afterwards, so the
+    folder never holds two versions of one table.
+    """
+    folder = Path(folder)
+    written = []
+    for table, frame in study.tables().items():
+        written.append(write_table(frame, folder / f"{table}.{fmt}", table))
+        for ext in FORMATS:
+            other = folder / f"{table}{ext}"
+            if ext != f".{fmt}" and other.exists():
+                other.unlink()
+    return written

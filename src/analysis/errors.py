@@ -1,0 +1,73 @@
+"""Errors and warnings raised on bad input.
+
+A :class:`DataError` lists *every* problem found in the input at once, one line per
+problem, in the form ``file:row:column: value — expected …``. Row numbers count as a
+spreadsheet user does: the header is row 1, the first data row is row 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One problem in one cell (or one row, or one file) of the input.
+
+    Attributes
+    ----------
+    file : str
+        The file (or folder) that holds the bad value.
+    row : int or None
+        Spreadsheet row number (header = 1, first data row = 2); ``None`` for a
+        problem with the whole file or a whole column.
+    column : str or None
+        The column name, or ``None`` for a problem with the whole file or row.
+    value : str
+        The offending value as the user wrote it (shortened when very long).
+    expected : str
+        What was expected instead, in plain words.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str
+    expected: str
+
+    def __str__(self) -> str:
+        row = "" if self.row is None else str(self.row)
+        column = self.column or ""
+        value = _short(self.value)
+        return f"{self.file}:{row}:{column}: {value} — expected {self.expected}"
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class DataError(ValueError):
+    """Input data break the data contract.
+
+    ``str(error)`` is one line per failure; ``error.failures`` holds them as
+    :class:`Failure` records so that tools can show them as a table.
+    """
+
+    def __init__(self, failures: Iterable[Failure]):
+        self.failures: list[Failure] = sorted(
+            set(failures),
+            key=lambda f: (f.file, f.row if f.row is not None else 0, f.column or "", f.value),
+        )
+        if not self.failures:
+            raise ValueError("DataError needs at least one failure")
+        super().__init__("\n".join(str(f) for f in self.failures))
+
+    def lines(self) -> list[str]:
+        """Return the failures as printable lines, one per failure."""
+        return [str(f) for f in self.failures]
+
+
+class DataWarning(UserWarning):
+    """Data that are valid but deserve a look (gaps, events outside a series, …)."""

@@ -1,0 +1,265 @@
+"""Count post archives into daily activity series with DuckDB, streaming.
+
+Archives may be far larger than memory: CSV, JSON lines or Parquet files of posts
+(one row a post, with a timestamp column and optionally a text or hashtag column), or
+tweet-ID lists (one ID a line, plain or gzip). DuckDB reads them in a single streaming
+pass and aggregates per UTC calendar day, so memory grows with the number of days,
+not posts. ``PP_MEMORY_LIMIT`` (or ``memory_limit=``) caps DuckDB's memory; it spills
+to a temporary folder when it needs more (only ``distinct=True`` can need more).
+
+A tweet ID carries its creation time: ``(id >> 22) + 1288834974657`` milliseconds
+since the Unix epoch, UTC (Twitter's "snowflake" IDs, from November 2010 on).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from . import config
+
+TWITTER_EPOCH_MS = 1288834974657
+TimestampUnit = Literal["auto", "s", "ms", "snowflake"]
+ArchiveFormat = Literal["auto", "csv", "json", "parquet", "ids"]
+
+
+def snowflake_to_datetime(ids: Sequence[int] | np.ndarray | pd.Series) -> pd.Series:
+    """Creation time (UTC, millisecond precision) encoded in Twitter snowflake IDs.
+
+    Parameters
+    ----------
+    ids : sequence of int
+        Tweet IDs issued from 2010-11-04 on (older IDs carry no time).
+
+    Returns
+    -------
+    pandas.Series
+        ``datetime64[ns, UTC]`` timestamps, ``(id >> 22) + 1288834974657`` ms after
+        the Unix epoch.
+    """
+    arr = np.asarray(ids, dtype=np.uint64)
+    ms = (arr >> np.uint64(22)).astype(np.int64) + TWITTER_EPOCH_MS
+    return pd.Series(pd.to_datetime(ms, unit="ms", utc=True))
+
+
+def connect(
+    memory_limit: str | None = None, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC with a memory cap and a spill folder.
+
+    Parameters
+    ----------
+    memory_limit : str, optional
+        e.g. ``"300MB"``; default ``$PP_MEMORY_LIMIT`` or DuckDB's own default (80 % of RAM).
+    threads : int, optional
+        Worker threads (default: DuckDB's, one per core).
+    """
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = false")
+    limit = memory_limit or config.memory_limit()
+    if limit:
+        con.execute("SET memory_limit = ?", [limit])
+    spill = Path(tempfile.gettempdir()) / "pressure-precedent-duckdb"
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute("SET temp_directory = ?", [str(spill)])
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _detect_format(paths: Sequence[Path]) -> str:
+    names = {p.name.lower() for p in paths}
+    for fmt, endings in (
+        ("parquet", (".parquet",)),
+        ("json", (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")),
+        ("csv", (".csv", ".csv.gz", ".tsv", ".tsv.gz")),
+        ("ids", (".txt", ".txt.gz")),
+    ):
+        if all(n.endswith(endings) for n in names):
+            return fmt
+    raise ValueError(
+        "cannot tell the archive format from the file names "
+        f"{sorted(names)}: pass fmt='csv', 'json', 'parquet' or 'ids'"
+    )
+
+
+def _reader(fmt: str) -> str:
+    return {
+        "csv": "read_csv($paths, header = true, all_varchar = true)",
+        "json": "read_json($paths, format = 'newline_delimited')",
+        "parquet": "read_parquet($paths)",
+        "ids": "read_csv($paths, header = false, columns = {'id': 'VARCHAR'})",
+    }[fmt]
+
+
+def _time_expression(column: str, unit: TimestampUnit) -> str:
+    col = _quote(column)
+    if unit == "snowflake":
+        return f"epoch_ms(CAST((CAST({col} AS UBIGINT) >> 22) + {TWITTER_EPOCH_MS} AS BIGINT))"
+    if unit == "s":
+        return f"to_timestamp(CAST({col} AS DOUBLE))"
+    if unit == "ms":
+        return f"epoch_ms(CAST({col} AS BIGINT))"
+    # ISO text or a timestamp column; text without an offset is taken as UTC.
+    return f"CAST({col} AS TIMESTAMPTZ)"
+
+
+def count_posts(
+    paths: Path | str | Sequence[Path | str],
+    *,
+    timestamp: str = "created_at",
+    campaigns: Mapping[str, Sequence[str]] | str,
+    match_column: str | None = None,
+    unit: TimestampUnit = "auto",
+    fmt: ArchiveFormat = "auto",
+    distinct: str | None = None,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> pd.DataFrame:
+    """Count posts per UTC calendar day and campaign, streaming through DuckDB.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        Archive files (glob patterns allowed), all of one format.
+    timestamp : str
+        Column holding each post's time: ISO 8601 text (an offset is honoured; text
+        without one is read as UTC), a timestamp column, epoch numbers (``unit="s"``
+        or ``"ms"``) or tweet IDs (``unit="snowflake"``). For ``fmt="ids"`` it is ``id``.
+    campaigns : mapping or str
+        ``{campaign_id: [term, …]}``: a post counts for a campaign when
+        ``match_column`` contains any of its terms (case-insensitive substring, so
+        ``#ichbinhanna`` matches ``#IchBinHanna``). A plain string counts every post
+        for that one campaign id.
+    match_column : str, optional
+        Text or hashtag column that terms are matched against (required with a mapping).
+    unit : {"auto", "s", "ms", "snowflake"}
+        How ``timestamp`` is written (``auto`` = text or timestamp type).
+    fmt : {"auto", "csv", "json", "parquet", "ids"}
+        Archive format; ``auto`` decides from the file names.
+    distinct : str, optional
+        Count distinct values of this column (e.g. a post id) instead of rows, so a
+        post collected twice counts once. Needs memory for the ids of one day at a time
+        at most; DuckDB spills to disk past ``memory_limit``.
+    start, end : date-like, optional
+        The observation window (inclusive). Days inside it with no post are observed
+        zeros; days outside it are dropped. Default: from the first to the last day
+        with a post, per campaign.
+    memory_limit : str, optional
+        DuckDB memory cap such as ``"300MB"`` (default ``$PP_MEMORY_LIMIT``).
+    threads : int, optional
+        DuckDB threads.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``campaign_id``, ``date`` (midnight, naive = UTC day) and ``value`` (float
+        count), one row per campaign and day of its window, sorted.
+    """
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    fmt = _detect_format(paths) if fmt == "auto" else fmt
+    if fmt == "ids":
+        timestamp, unit = "id", "snowflake"
+        distinct = distinct or "id"
+    if isinstance(campaigns, str):
+        campaign_terms: dict[str, list[str]] = {campaigns: []}
+    else:
+        campaign_terms = {k: list(v) for k, v in campaigns.items()}
+        if match_column is None:
+            raise ValueError("match_column is required when campaigns maps ids to terms")
+        empty = [k for k, v in campaign_terms.items() if not v]
+        if empty:
+            raise ValueError(f"campaigns without terms: {empty}")
+    params: dict[str, object] = {"paths": [str(p) for p in paths]}
+    aggregates = []
+    for i, terms in enumerate(campaign_terms.values()):
+        if terms:
+            conds = []
+            for j, term in enumerate(terms):
+                params[f"t{i}_{j}"] = term.lower()
+                conds.append(f"contains(txt, $t{i}_{j})")
+            where = f" FILTER (WHERE {' OR '.join(conds)})"
+        else:
+            where = ""
+        what = f"DISTINCT {_quote(distinct)}" if distinct else "*"
+        aggregates.append(f"count({what}){where} AS c{i}")
+    text = f", lower(CAST({_quote(match_column)} AS VARCHAR)) AS txt" if match_column else ""
+    keep = f", {_quote(distinct)}" if distinct and distinct != timestamp else ""
+    if distinct == timestamp:
+        keep = f", {_quote(timestamp)}"
+    sql = (
+        f"SELECT day, {', '.join(aggregates)} FROM ("
+        f"SELECT CAST({_time_expression(timestamp, unit)} AS DATE) AS day{text}{keep} "
+        f"FROM {_reader(fmt)}) GROUP BY day ORDER BY day"
+    )
+    con = connect(memory_limit, threads)
+    try:
+        daily = con.execute(sql, params).df()
+    finally:
+        con.close()
+    ids = list(campaign_terms)
+    daily = daily.rename(columns={f"c{i}": cid for i, cid in enumerate(ids)})
+    daily["day"] = pd.to_datetime(daily["day"])
+    return _fill_window(daily, ids, start, end)
+
+
+def _fill_window(daily: pd.DataFrame, ids: list[str], start: object, end: object) -> pd.DataFrame:
+    frames = []
+    for cid in ids:
+        counts = daily.set_index("day")[cid]
+        counts = counts[counts > 0]
+        lo = (
+            pd.Timestamp(start)
+            if start is not None
+            else (counts.index.min() if len(counts) else None)
+        )
+        hi = pd.Timestamp(end) if end is not None else (counts.index.max() if len(counts) else None)
+        if lo is None or hi is None:
+            continue
+        days = pd.date_range(lo.normalize(), hi.normalize(), freq="D")
+        series = counts.reindex(days, fill_value=0).astype("float64")
+        frames.append(pd.DataFrame({"campaign_id": cid, "date": days, "value": series.to_numpy()}))
+    if not frames:
+        return pd.DataFrame(
+            {
+                "campaign_id": pd.Series(dtype="str"),
+                "date": pd.Series(dtype="datetime64[ns]"),
+                "value": pd.Series(dtype="float64"),
+            }
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out["date"] = out["date"].astype("datetime64[ns]")
+    return out
+
+
+def count_tweet_ids(
+    paths: Path | str | Sequence[Path | str],
+    campaign_id: str,
+    *,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    memory_limit: str | None = None,
+) -> pd.DataFrame:
+    """Daily counts of distinct tweet IDs (one ID a line, plain or gzip).
+
+    The creation day of each ID is decoded from the ID itself (UTC). Duplicated IDs
+    count once. See :func:`count_posts` for ``start``/``end`` and the result.
+    """
+    return count_posts(
+        paths, campaigns=campaign_id, fmt="ids", start=start, end=end, memory_limit=memory_limit
+    )

@@ -1,0 +1,211 @@
+"""Convert the bundled raw sources into one study folder in the data contract.
+
+``python -m analysis prepare`` reads the curated tables (``data/raw/curated/``: cases,
+legal events and the campaigns each series stands for) and the third-party files of
+the manifest, turns each series into ``campaign_activity`` rows, validates the whole
+study and only then writes ``data/processed/*.parquet``, each file atomically.
+
+How each series is made (raw files are never edited):
+
+- ``blacklivesmatter``, ``alllivesmatter``, ``bluelivesmatter``: the ``blm``, ``alm``
+  and ``blulm`` columns of Giorgi et al.'s daily counts (no gaps, 2013–2021).
+- ``ferguson``: the MITH daily counts; the days between its four collection windows
+  are absent (unobserved), never zero.
+- ``mahsaamini`` / ``mahsaamini_original``: Twitter's own daily counts with and
+  without retweets. The day of the last update (read from ``dataj.json``) was only
+  partly collected, so it is kept as unobserved (NaN).
+- ``ichbinhanna`` and related hashtags: counted per UTC day from the tweet-ID
+  archives with DuckDB (creation time decoded from each ID), distinct IDs, inside each
+  query's window (zeros inside it are observed; days outside it are dropped).
+- ``navalny_progov``: the ``shares`` column of the CooRTweet-derived daily counts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import config
+from .datasets import (
+    Study,
+    cross_check,
+    parse_table,
+    read_raw,
+    save_study,
+    study_warnings,
+)
+from .errors import DataError, Failure
+from .ingest import count_tweet_ids
+
+#: Query windows of the #IchBinHanna archives (from the authors' code/queries/*.sh;
+#: end exclusive). ``None``: not stated, so the span of the archive is used.
+ICHBINHANNA_ARCHIVES: dict[str, tuple[str, tuple[str, str] | None]] = {
+    "ichbinhanna": ("IchBinHanna", ("2021-01-01", "2021-06-28")),
+    "hannaimbundestag": ("HannaImBundestag", ("2021-01-01", "2021-06-28")),
+    "wisszeitvg": ("WissZeitVG", ("2018-01-01", "2021-06-28")),
+    "frististfrust": ("FristIstFrust", ("2018-01-01", "2021-06-28")),
+    "95vswisszeitvg": ("95vsWissZeitVG", ("2018-01-01", "2021-06-28")),
+    "acertaindegreeofflexibility": ("ACertainDegreeOfFlexibility", ("2018-01-01", "2021-06-28")),
+    "hanna_video": ("video_url", None),
+}
+
+
+def _series(campaign_id: str, dates: pd.Series, values: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "campaign_id": campaign_id,
+            "date": pd.to_datetime(dates, format="%Y-%m-%d").astype("datetime64[ns]").to_numpy(),
+            "value": pd.to_numeric(values).astype("float64").to_numpy(),
+        }
+    )
+
+
+def blm_series(raw_dir: Path) -> pd.DataFrame:
+    """#BlackLivesMatter and its two counter-hashtags (Giorgi et al.)."""
+    df = pd.read_csv(raw_dir / "blm_giorgi" / "tweet_counts_per_day.csv", dtype={"date_str": str})
+    return pd.concat(
+        [
+            _series("blacklivesmatter", df["date_str"], df["blm"]),
+            _series("alllivesmatter", df["date_str"], df["alm"]),
+            _series("bluelivesmatter", df["date_str"], df["blulm"]),
+        ],
+        ignore_index=True,
+    )
+
+
+def ferguson_series(raw_dir: Path) -> pd.DataFrame:
+    """Tweets mentioning Ferguson in the four collection windows (gaps stay absent)."""
+    df = pd.read_csv(raw_dir / "ferguson_mith" / "ferguson_tweets_per_day.csv", dtype={"date": str})
+    return _series("ferguson", df["date"], df["tweets_mentioning_ferguson"])
+
+
+def mahsaamini_series(raw_dir: Path) -> pd.DataFrame:
+    """#MahsaAmini counts with and without retweets; the partial last day is NaN."""
+    folder = raw_dir / "mahsaamini_amrollahi"
+    last_update = pd.Timestamp(json.loads((folder / "dataj.json").read_text())["last_update"])
+    frames = []
+    for campaign_id, name in (
+        ("mahsaamini", "df_counts_by_day_with_retweet.csv"),
+        ("mahsaamini_original", "df_counts_by_day_no_retweet.csv"),
+    ):
+        df = pd.read_csv(folder / name, dtype={"date": str})
+        series = _series(campaign_id, df["date"], df["tweet_count"])
+        partial = series["date"] == last_update.normalize()
+        series.loc[partial, "value"] = float("nan")
+        frames.append(series)
+    return pd.concat(frames, ignore_index=True)
+
+
+def ichbinhanna_series(raw_dir: Path) -> pd.DataFrame:
+    """Daily distinct tweet IDs per hashtag archive, inside each query window."""
+    folder = raw_dir / "ichbinhanna" / "tweet_IDs"
+    frames = []
+    for campaign_id, (stem, window) in ICHBINHANNA_ARCHIVES.items():
+        start, end = window if window else (None, None)
+        frames.append(
+            count_tweet_ids(folder / f"{stem}_TweetIDs.txt.gz", campaign_id, start=start, end=end)
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def navalny_series(raw_dir: Path) -> pd.DataFrame:
+    """Pro-government retweets per UTC day around Navalny's arrest and trials."""
+    df = pd.read_csv(
+        raw_dir / "navalny_coortweet" / "russian_progov_retweets_per_day_utc.csv",
+        dtype={"date_utc": str},
+    )
+    return _series("navalny_progov", df["date_utc"], df["shares"])
+
+
+BUILDERS: dict[str, Callable[[Path], pd.DataFrame]] = {
+    "blm_giorgi": blm_series,
+    "ferguson_mith": ferguson_series,
+    "mahsaamini_amrollahi": mahsaamini_series,
+    "ichbinhanna": ichbinhanna_series,
+    "navalny_coortweet": navalny_series,
+}
+
+
+def build_study(
+    raw_dir: Path | None = None, curated_dir: Path | None = None, *, progress: bool = True
+) -> Study:
+    """Build and validate the bundled study in memory (nothing is written).
+
+    Raises
+    ------
+    DataError
+        If a curated table or a converted series breaks the contract, or a raw file
+        is missing (run ``make data`` first).
+    """
+    raw_dir = Path(raw_dir or config.RAW_DATA_DIR)
+    curated_dir = Path(curated_dir or config.CURATED_DIR)
+    failures: list[Failure] = []
+    tables: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    for table in ("cases", "legal_events", "campaigns"):
+        path = curated_dir / f"{table}.csv"
+        files[table] = str(path)
+        try:
+            tables[table] = parse_table(read_raw(path), table, str(path))
+        except DataError as err:
+            failures += err.failures
+    parts = []
+    for name, builder in tqdm(
+        BUILDERS.items(), desc="prepare", unit="source", disable=not progress
+    ):
+        try:
+            parts.append(builder(raw_dir))
+        except FileNotFoundError as exc:
+            failures.append(
+                Failure(
+                    str(exc.filename or raw_dir / name),
+                    None,
+                    None,
+                    "",
+                    "this raw file (run `make data`)",
+                )
+            )
+    if failures:
+        raise DataError(failures)
+    activity_label = "campaign_activity (built from data/raw)"
+    files["campaign_activity"] = activity_label
+    activity = parse_table(pd.concat(parts, ignore_index=True), "campaign_activity", activity_label)
+    failures = cross_check(
+        tables["cases"], tables["legal_events"], tables["campaigns"], activity, files
+    )
+    if failures:
+        raise DataError(failures)
+    activity = activity.sort_values(["campaign_id", "date"], kind="stable").reset_index(drop=True)
+    study = Study(
+        cases=tables["cases"],
+        legal_events=tables["legal_events"],
+        campaigns=tables["campaigns"],
+        activity=activity,
+        source=str(raw_dir),
+    )
+    return Study(**{**study.__dict__, "warnings": tuple(study_warnings(study))})
+
+
+def prepare(
+    out_dir: Path | None = None,
+    raw_dir: Path | None = None,
+    curated_dir: Path | None = None,
+    *,
+    progress: bool = True,
+) -> list[Path]:
+    """Build, validate, then write the bundled study as Parquet (``data/processed``).
+
+    Nothing is written unless the whole study is valid; each file is written to a
+    temporary name and renamed, so a reader never sees half a file.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    study = build_study(raw_dir, curated_dir, progress=progress)
+    return save_study(study, Path(out_dir or config.PROCESSED_DATA_DIR), fmt="parquet")

@@ -1,0 +1,340 @@
+"""The data contract as code: vocabularies and pandera models for the four tables.
+
+The tables (one row is …):
+
+``cases``
+    one case. ``case_id`` (slug), ``title``, ``country`` (ISO 3166 alpha-3),
+    ``category`` (slug), ``campaign_ids`` (``;``-separated campaign ids, may be empty).
+``legal_events``
+    one dated legal event of one case. ``case_id``, ``date`` (``YYYY-MM-DD``, ``YYYY-MM``
+    or ``YYYY``, stored as the first day of that period), ``date_precision``
+    (``day``/``month``/``year``, must match how ``date`` was written), ``event_type``,
+    ``direction`` and ``source_url``.
+``campaigns``
+    one activity series. ``campaign_id`` (slug), ``label``, ``platform``, ``metric``,
+    ``unit``, ``source``, ``license``; optional ``stance`` (``supporting``, ``counter``
+    or ``neutral``; default ``supporting``).
+``campaign_activity``
+    one observed day of one series. ``campaign_id``, ``date`` (a UTC calendar day) and
+    ``value`` ≥ 0. A day that was not observed is absent or empty (NaN), never 0.
+
+Columns beyond these are kept and passed through. The models here run on *typed*
+frames; turning text into types (and reporting cells that cannot be read) is the job
+of :mod:`analysis.datasets`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pandera.pandas as pa
+import pycountry
+from pandera.typing import Series
+
+from .errors import Failure
+
+TABLES: tuple[str, ...] = ("cases", "legal_events", "campaigns", "campaign_activity")
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
+SLUG_RE = re.compile(SLUG_PATTERN)
+SLUG_EXPECTED = "a slug: lower-case letters, digits and '_', starting with a letter or digit"
+
+DATE_PRECISIONS: tuple[str, ...] = ("day", "month", "year")
+DIRECTIONS: tuple[str, ...] = ("favourable", "unfavourable", "neutral")
+STANCES: tuple[str, ...] = ("supporting", "counter", "neutral")
+EVENT_TYPES: tuple[str, ...] = (
+    "arrest",
+    "detention",
+    "charge",
+    "indictment",
+    "no_charge",
+    "trial_start",
+    "hearing",
+    "verdict",
+    "conviction",
+    "acquittal",
+    "mistrial",
+    "sentence",
+    "appeal",
+    "appeal_rejected",
+    "conviction_overturned",
+    "release",
+    "pardon",
+    "settlement",
+    "investigation_opened",
+    "investigation_findings",
+    "investigation_closed",
+    "consent_decree",
+    "law_enacted",
+    "bill_passed",
+    "policy_change",
+    "resignation_or_dismissal",
+    "international_action",
+    "execution",
+    "other",
+)
+COUNTRY_CODES: frozenset[str] = frozenset(c.alpha_3 for c in pycountry.countries)
+
+#: Required columns of each table, in the order they are written.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "cases": ("case_id", "title", "country", "category", "campaign_ids"),
+    "legal_events": (
+        "case_id",
+        "date",
+        "date_precision",
+        "event_type",
+        "direction",
+        "source_url",
+    ),
+    "campaigns": ("campaign_id", "label", "platform", "metric", "unit", "source", "license"),
+    "campaign_activity": ("campaign_id", "date", "value"),
+}
+
+#: Optional columns the project knows, with their default value.
+OPTIONAL_DEFAULTS: dict[str, dict[str, str]] = {"campaigns": {"stance": "supporting"}}
+
+#: Columns that may be empty.
+NULLABLE: dict[str, frozenset[str]] = {
+    "cases": frozenset({"campaign_ids"}),
+    "legal_events": frozenset({"source_url"}),
+    "campaigns": frozenset(),
+    "campaign_activity": frozenset({"value"}),
+}
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    return "one of: " + ", ".join(values)
+
+
+def _is_slug(s: pd.Series) -> pd.Series:
+    return s.str.fullmatch(SLUG_PATTERN).fillna(False).astype(bool)
+
+
+_KEY_PREFIX = "key:"
+
+
+def _keyed(columns: tuple[str, ...], text: str) -> str:
+    """Error text of a row-level check on several columns (reported once per row)."""
+    return f"{_KEY_PREFIX}{','.join(columns)}|{text}"
+
+
+def _split_ids(value: object) -> list[str]:
+    if not isinstance(value, str) or value.strip() == "":
+        return []
+    return [part.strip() for part in value.split(";")]
+
+
+class Cases(pa.DataFrameModel):
+    """One row per case."""
+
+    case_id: Series[str]
+    title: Series[str]
+    country: Series[str]
+    category: Series[str]
+    campaign_ids: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+
+    @pa.check("case_id", error=SLUG_EXPECTED)
+    def _case_id_slug(cls, s: Series[str]) -> Series[bool]:
+        return _is_slug(s)
+
+    @pa.check("case_id", error="a case_id used by no other row")
+    def _case_id_unique(cls, s: Series[str]) -> Series[bool]:
+        return ~s.duplicated(keep="first")
+
+    @pa.check("country", error="an ISO 3166 alpha-3 country code such as USA, IRN or DEU")
+    def _country_iso(cls, s: Series[str]) -> Series[bool]:
+        return s.isin(COUNTRY_CODES)
+
+    @pa.check("category", error=SLUG_EXPECTED)
+    def _category_slug(cls, s: Series[str]) -> Series[bool]:
+        return _is_slug(s)
+
+    @pa.check(
+        "campaign_ids",
+        error="campaign ids separated by ';' (each " + SLUG_EXPECTED + "), or an empty cell",
+    )
+    def _campaign_ids_format(cls, s: Series[str]) -> Series[bool]:
+        return s.map(lambda v: all(SLUG_RE.match(p) for p in _split_ids(v))).astype(bool)
+
+
+class LegalEvents(pa.DataFrameModel):
+    """One row per dated legal event (``date`` already parsed to the period's first day)."""
+
+    case_id: Series[str]
+    date: Series[pd.Timestamp]
+    date_precision: Series[str]
+    event_type: Series[str]
+    direction: Series[str]
+    source_url: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+
+    @pa.check("case_id", error=SLUG_EXPECTED)
+    def _case_id_slug(cls, s: Series[str]) -> Series[bool]:
+        return _is_slug(s)
+
+    @pa.check("date_precision", error=_one_of(DATE_PRECISIONS))
+    def _precision_vocab(cls, s: Series[str]) -> Series[bool]:
+        return s.isin(DATE_PRECISIONS)
+
+    @pa.check("event_type", error="an event type, " + _one_of(EVENT_TYPES))
+    def _event_type_vocab(cls, s: Series[str]) -> Series[bool]:
+        return s.isin(EVENT_TYPES)
+
+    @pa.check("direction", error=_one_of(DIRECTIONS))
+    def _direction_vocab(cls, s: Series[str]) -> Series[bool]:
+        return s.isin(DIRECTIONS)
+
+
+class Campaigns(pa.DataFrameModel):
+    """One row per activity series."""
+
+    campaign_id: Series[str]
+    label: Series[str]
+    platform: Series[str]
+    metric: Series[str]
+    unit: Series[str]
+    source: Series[str]
+    license: Series[str]
+    stance: Series[str]
+
+    class Config:
+        strict = False
+
+    @pa.check("campaign_id", error=SLUG_EXPECTED)
+    def _campaign_id_slug(cls, s: Series[str]) -> Series[bool]:
+        return _is_slug(s)
+
+    @pa.check("campaign_id", error="a campaign_id used by no other row")
+    def _campaign_id_unique(cls, s: Series[str]) -> Series[bool]:
+        return ~s.duplicated(keep="first")
+
+    @pa.check("stance", error=_one_of(STANCES))
+    def _stance_vocab(cls, s: Series[str]) -> Series[bool]:
+        return s.isin(STANCES)
+
+
+class CampaignActivity(pa.DataFrameModel):
+    """One row per observed day of one series (``value`` NaN = not observed)."""
+
+    campaign_id: Series[str]
+    date: Series[pd.Timestamp]
+    value: Series[float] = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+
+    @pa.check("campaign_id", error=SLUG_EXPECTED)
+    def _campaign_id_slug(cls, s: Series[str]) -> Series[bool]:
+        return _is_slug(s)
+
+    @pa.check("value", error="a count or measure ≥ 0 (leave the cell empty for an unobserved day)")
+    def _value_nonnegative(cls, s: Series[float]) -> Series[bool]:
+        return s.isna() | (s >= 0)
+
+    @pa.dataframe_check(
+        error=_keyed(
+            ("campaign_id", "date"),
+            "one row per (campaign_id, date): this series already has this day on an earlier row",
+        )
+    )
+    def _one_row_per_day(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~df.duplicated(["campaign_id", "date"], keep="first")
+
+
+MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "cases": Cases,
+    "legal_events": LegalEvents,
+    "campaigns": Campaigns,
+    "campaign_activity": CampaignActivity,
+}
+
+_BUILTIN_EXPECTED = {
+    "not_nullable": "a value (this column may not be empty)",
+    "column_in_dataframe": "this column to be present",
+}
+
+
+def check_table(
+    frame: pd.DataFrame, table: str, file: str, raw: pd.DataFrame | None = None
+) -> list[Failure]:
+    """Validate one typed table against its pandera model, collecting every failure.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table, already typed (dates as timestamps, values as floats), with a
+        default ``RangeIndex`` in file order and every required column present.
+    table : str
+        One of :data:`TABLES`.
+    file : str
+        The file name to put in each failure.
+    raw : pandas.DataFrame, optional
+        The same table as the user wrote it (text); when given, failures show the
+        user's own spelling of a value rather than its parsed form.
+
+    Returns
+    -------
+    list of Failure
+        Empty when the table is valid. Row numbers are spreadsheet rows (index + 2).
+    """
+    try:
+        MODELS[table].validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        return _failures_from_pandera(err.failure_cases, file, raw)
+    return []
+
+
+def _shown(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def _failures_from_pandera(
+    cases: pd.DataFrame, file: str, raw: pd.DataFrame | None
+) -> list[Failure]:
+    failures = []
+    for rec in cases.to_dict("records"):
+        check = str(rec["check"])
+        column = None if pd.isna(rec["column"]) else str(rec["column"])
+        index = rec["index"]
+        row = None if index is None or pd.isna(index) else int(index)
+        if check.startswith(_KEY_PREFIX):
+            keys, expected = check[len(_KEY_PREFIX) :].split("|", 1)
+            key_columns = keys.split(",")
+            if column != key_columns[-1]:
+                continue  # one failure per row, on the last key column
+            value = " ".join(_cell(raw, cases, row, c, rec) for c in key_columns)
+            failures.append(Failure(file, row + 2, "+".join(key_columns), value, expected))
+            continue
+        if check == "column_in_dataframe":
+            name = str(rec["failure_case"])
+            failures.append(Failure(file, None, name, "", f"a column named '{name}'"))
+            continue
+        if check.startswith("dtype("):
+            expected = f"values of type {check[6:-1]}"
+        else:
+            expected = _BUILTIN_EXPECTED.get(check, check)
+        value = _cell(raw, cases, row, column, rec)
+        failures.append(Failure(file, None if row is None else row + 2, column, value, expected))
+    return failures
+
+
+def _cell(
+    raw: pd.DataFrame | None, cases: pd.DataFrame, row: int | None, column: str | None, rec: dict
+) -> str:
+    """The user's own text for a cell when we have it, else pandera's failure case."""
+    if raw is not None and row is not None and column in raw.columns and row in raw.index:
+        return _shown(raw.at[row, column])
+    if column == rec["column"]:
+        return _shown(rec["failure_case"])
+    match = cases[(cases["index"] == row) & (cases["column"] == column)]
+    return _shown(match["failure_case"].iloc[0]) if len(match) else ""

@@ -13,6 +13,7 @@ since the Unix epoch, UTC (Twitter's "snowflake" IDs, from November 2010 on).
 
 from __future__ import annotations
 
+import errno
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -172,6 +173,9 @@ def count_posts(
     if isinstance(paths, str | Path):
         paths = [paths]
     paths = [Path(p) for p in paths]
+    for p in paths:
+        if not any(ch in str(p) for ch in "*?[") and not p.exists():
+            raise FileNotFoundError(errno.ENOENT, "no such archive file", str(p))
     fmt = _detect_format(paths) if fmt == "auto" else fmt
     if fmt == "ids":
         timestamp, unit = "id", "snowflake"

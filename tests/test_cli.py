@@ -1,0 +1,99 @@
+"""The command line: --help everywhere, exit status 2 on bad input, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from analysis.cli import build_parser, main
+
+COMMANDS = ["data", "prepare", "validate", "ingest"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: python -m analysis {command}")
+    # every option is explained
+    parser = build_parser()
+    sub = next(a for a in parser._subparsers._group_actions if a.dest == "command").choices[command]
+    for action in sub._actions:
+        if action.option_strings and action.dest != "help":
+            assert action.help, f"{command} {action.option_strings} has no help"
+
+
+def test_validate_prints_coverage(minimal_dir, capsys):
+    assert main(["validate", "--data", str(minimal_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "cases: 2" in out and "legal events: 4" in out
+    assert "free_ana                     2023-12-20  2024-03-31   97.1%      1" in out
+
+
+def test_validate_bad_folder_exits_2_with_one_line_per_problem(minimal_dir, capsys):
+    path = minimal_dir / "cases.csv"
+    path.write_text(path.read_text().replace(",ESP,", ",Spain,"))
+    assert main(["validate", "--data", str(minimal_dir)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert (
+        err[0]
+        == f"{path}:2:country: 'Spain' — expected an ISO 3166 alpha-3 country code such as USA, IRN or DEU"
+    )
+    assert err[-1] == "1 problem found; nothing was written."
+
+
+def test_module_entry_point_runs(minimal_dir):
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "validate", "--data", str(minimal_dir / "nope")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "expected a folder holding a study" in proc.stderr
+
+
+def test_ingest_writes_a_valid_activity_table(tmp_path, capsys):
+    posts = tmp_path / "posts.csv"
+    pd.DataFrame(
+        {
+            "created_at": [
+                "2024-01-01T10:00:00Z",
+                "2024-01-01T23:00:00-02:00",
+                "2024-01-03T00:00:00Z",
+            ],
+            "text": ["#FreeAna now", "#freeana", "unrelated"],
+        }
+    ).to_csv(posts, index=False)
+    out = tmp_path / "campaign_activity.csv"
+    code = main(
+        [
+            "ingest",
+            str(posts),
+            "--campaign",
+            "free_ana",
+            "--match-column",
+            "text",
+            "--term",
+            "#freeana",
+            "--start",
+            "2024-01-01",
+            "--end",
+            "2024-01-03",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    written = pd.read_csv(out)
+    assert written["value"].tolist() == [1.0, 1.0, 0.0]  # 23:00 at UTC-2 is 2 January, UTC
+
+
+def test_data_command_verifies_the_mirror(raw_dir, capsys):
+    assert main(["data", "--dest", str(raw_dir), "--no-download", "--quiet"]) == 0
+    assert "raw files verified" in capsys.readouterr().out

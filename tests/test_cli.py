@@ -10,7 +10,7 @@ import pytest
 
 from analysis.cli import build_parser, main
 
-COMMANDS = ["data", "prepare", "validate", "ingest"]
+COMMANDS = ["data", "prepare", "validate", "ingest", "timing"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -97,3 +97,41 @@ def test_ingest_writes_a_valid_activity_table(tmp_path, capsys):
 def test_data_command_verifies_the_mirror(raw_dir, capsys):
     assert main(["data", "--dest", str(raw_dir), "--no-download", "--quiet"]) == 0
     assert "raw files verified" in capsys.readouterr().out
+
+
+def test_timing_help_spells_out_the_rule(capsys):
+    with pytest.raises(SystemExit):
+        main(["timing", "--help"])
+    out = capsys.readouterr().out
+    assert "preceded = pre rose over baseline only" in out and "--threshold" in out
+
+
+def test_timing_writes_the_per_event_table(minimal_dir, tmp_path, capsys):
+    out = tmp_path / "timing.csv"
+    assert (
+        main(
+            [
+                "timing",
+                "--data",
+                str(minimal_dir),
+                "--window",
+                "7",
+                "--baseline-days",
+                "7",
+                "--n-boot",
+                "199",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    table = pd.read_csv(out)
+    assert table["event_id"].tolist() == [
+        "free_ana:2024-01-10:arrest",
+        "free_ana:2024-02-01:charge",
+        "free_ana:2024-03-15:release",
+    ]
+    assert table.loc[0, "label"] == "followed"  # the fictional series jumps on the arrest day
+    err = capsys.readouterr().err
+    assert "1 events excluded" in err  # the month-precision bill

@@ -106,6 +106,39 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_timing(args: argparse.Namespace) -> int:
+    from .datasets import atomic_write, load_study
+    from .timing import TimingRule, timing_table
+
+    rule = TimingRule(
+        window=args.window,
+        baseline_days=args.baseline_days,
+        threshold=args.threshold,
+        level=args.level,
+        min_observed=args.min_observed,
+        n_boot=args.n_boot,
+        seed=args.seed,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        study = load_study(Path(args.data))
+    result = timing_table(study, rule, include_incidents=not args.no_incidents)
+    table = result.table.assign(date=result.table["date"].dt.strftime("%Y-%m-%d"))
+    if args.out:
+        atomic_write(Path(args.out), lambda p: table.to_csv(p, index=False, float_format="%.6g"))
+        print(f"wrote {args.out}: {len(table)} (event, series) rows")
+    else:
+        table.to_csv(sys.stdout, index=False, float_format="%.6g")
+    counts = ", ".join(f"{r['label']} {r['n']}" for r in result.counts().to_dict("records"))
+    print(f"labels: {counts}", file=sys.stderr)
+    n_ex = result.assumptions["n_events_excluded"]
+    print(
+        f"{n_ex} events excluded (month/year precision or no series; see the notebook)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m analysis`` (one sub-command per stage)."""
     parser = argparse.ArgumentParser(
@@ -210,6 +243,73 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-limit", help="DuckDB memory cap such as 300MB (default: PP_MEMORY_LIMIT)"
     )
     p.set_defaults(func=cmd_ingest)
+
+    from .timing import TimingRule
+
+    d = TimingRule()
+    p = sub.add_parser(
+        "timing",
+        help="label each legal event: did activity rise before it, after it, both, or neither?",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Write one row per (day-precision legal event, linked series) with the numbers "
+            "behind its label.\n\nThe rule: around each event day (tau = 0), compare windows of "
+            "observed days: baseline tau = -(K+B)..-(K+1), pre tau = -K..-1, post tau = 0..K-1 "
+            "(K = --window, B = --baseline-days). Activity 'rose' in a window when the lower "
+            "end of the --level moving-block bootstrap interval of "
+            "log((mean + 1) / (earlier mean + 1)) "
+            "exceeds log(--threshold). preceded = pre rose over baseline only; followed = post "
+            "rose over pre only; both; neither; 'insufficient data' when under --min-observed of "
+            "a window's days were observed. Events known only to the month or year are left out "
+            "and counted. A rise is timing, not proof of cause."
+        ),
+    )
+    p.add_argument(
+        "--data", default=str(config.PROCESSED_DATA_DIR), help="study folder (default: %(default)s)"
+    )
+    p.add_argument(
+        "--window",
+        type=int,
+        default=d.window,
+        help="K, days in the pre and post windows (default: %(default)s)",
+    )
+    p.add_argument(
+        "--baseline-days",
+        type=int,
+        default=d.baseline_days,
+        help="B, days in the baseline window (default: %(default)s)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=d.threshold,
+        help="ratio that counts as a rise (default: %(default)s)",
+    )
+    p.add_argument(
+        "--level",
+        type=float,
+        default=d.level,
+        help="confidence level of the intervals (default: %(default)s)",
+    )
+    p.add_argument(
+        "--min-observed",
+        type=float,
+        default=d.min_observed,
+        help="share of observed days needed per window (default: %(default)s)",
+    )
+    p.add_argument(
+        "--n-boot", type=int, default=d.n_boot, help="bootstrap replicates (default: %(default)s)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=d.seed, help="bootstrap seed, recorded (default: %(default)s)"
+    )
+    p.add_argument(
+        "--no-incidents",
+        action="store_true",
+        help="leave out each case's triggering incident (cases.start_date)",
+    )
+    p.add_argument("--out", help="CSV file to write (default: standard output)")
+    p.set_defaults(func=cmd_timing)
     return parser
 
 

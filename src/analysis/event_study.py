@@ -1,0 +1,422 @@
+"""Event studies: activity in event time, pooled over many events.
+
+- :func:`event_time_curves` — the mean normalised activity at each day τ around events
+  of a type, with a band from a bootstrap that resamples whole cases (events of one
+  case, and series shared by cases, are not independent).
+- :func:`leads_lags` — a regression of activity on event-time dummies τ = −k … +k with
+  fixed effects for each (event, series) window and standard errors clustered by case.
+  The reference is the baseline window τ = −(k + b) … −(k + 1), so a pre-event
+  coefficient is activity in the run-up relative to the baseline ("preceded") and a
+  post-event one activity after the event relative to the same baseline.
+- :func:`placebo_test` — the same pre/post statistics on randomly drawn non-event dates
+  of the same series; the share of placebo statistics at least as large as the real one
+  is a permutation p-value. Seeded; seed and number of draws are recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from ._numeric import quiet
+from .align import EventWindows, Normalisation, SeriesBank, event_windows, normalise_windows
+from .datasets import Study
+
+
+def _windows(
+    study: Study,
+    window: int,
+    baseline_days: int,
+    event_types: Sequence[str] | None,
+    normalisation: Normalisation,
+    bank: SeriesBank | None = None,
+) -> EventWindows:
+    raw = event_windows(
+        study, before=window + baseline_days, after=window, event_types=event_types, bank=bank
+    )
+    return normalise_windows(
+        raw, normalisation, baseline=(-(window + baseline_days), -(window + 1))
+    )
+
+
+def event_time_curves(
+    study: Study,
+    *,
+    window: int = 28,
+    baseline_days: int = 28,
+    event_types: Sequence[str] | None = None,
+    by: str | None = "event_type",
+    normalisation: Normalisation = "zscore",
+    n_boot: int = 999,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Mean activity in event time with a case-bootstrap band.
+
+    Parameters
+    ----------
+    study : Study
+    window : int
+        Curves run from τ = −window to +window days.
+    baseline_days : int
+        Days before the window used as the z-score baseline of each row.
+    event_types : sequence of str, optional
+        Only these event types.
+    by : str or None
+        Column of the event rows to draw one curve per value of (``None`` = one curve).
+    normalisation : str
+        See :func:`analysis.align.normalise_windows` (default: z-score on the baseline,
+        so each curve is in baseline standard deviations).
+    n_boot, level, seed
+        Bootstrap replicates (resampling cases with replacement), coverage and seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group``, ``tau``, ``mean``, ``conf_low``, ``conf_high``, ``n_rows`` (window rows
+        observed at τ), ``n_cases``, plus ``normalisation``, ``n_boot``, ``seed``.
+    """
+    win = _windows(study, window, baseline_days, event_types, normalisation)
+    keep = win.columns(-window, window)
+    tau = win.tau[keep]
+    values = win.values[:, keep]
+    groups = win.rows[by].to_numpy() if by else np.full(len(win.rows), "all", dtype=object)
+    rng = np.random.default_rng(seed)
+    alpha = (1 - level) / 2
+    frames = []
+    for group in pd.unique(groups):
+        mask = groups == group
+        v = values[mask]
+        codes, _ = pd.factorize(win.rows.loc[mask, "case_id"])
+        n_cases = codes.max() + 1 if len(codes) else 0
+        sums = np.zeros((n_cases, len(tau)))
+        counts = np.zeros((n_cases, len(tau)))
+        np.add.at(sums, codes, np.nan_to_num(v))
+        np.add.at(counts, codes, ~np.isnan(v))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = sums.sum(0) / counts.sum(0)
+            weights = (
+                rng.multinomial(n_cases, np.full(n_cases, 1 / n_cases), size=n_boot)
+                if n_cases
+                else np.zeros((n_boot, 0))
+            )
+            boot = (weights @ sums) / (weights @ counts)
+        with quiet():
+            low, high = np.nanquantile(boot, [alpha, 1 - alpha], axis=0)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "group": group,
+                    "tau": tau,
+                    "mean": mean,
+                    "conf_low": low,
+                    "conf_high": high,
+                    "n_rows": counts.sum(0).astype(int),
+                    "n_cases": n_cases,
+                }
+            )
+        )
+    out = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(
+            columns=["group", "tau", "mean", "conf_low", "conf_high", "n_rows", "n_cases"]
+        )
+    )
+    return out.assign(normalisation=normalisation, n_boot=n_boot, seed=seed)
+
+
+@dataclass(frozen=True)
+class LeadsLagsResult:
+    """A leads-and-lags regression and its answers.
+
+    Attributes
+    ----------
+    params, bse : pandas.Series
+        Coefficients and cluster-robust standard errors of the τ dummies.
+    pvalues : pandas.Series
+    conf_int : pandas.DataFrame
+    nobs : int
+        Observed (window row, day) cells used.
+    n_clusters : int
+    pre_test, post_test : dict
+        Joint Wald tests: all pre-event coefficients = 0 ("preceded"), and mean of post
+        coefficients = mean of pre ones ("followed"); ``statistic``, ``df``, ``p_value``.
+    spec : dict
+        The exact specification.
+    """
+
+    params: pd.Series
+    bse: pd.Series
+    pvalues: pd.Series
+    conf_int: pd.DataFrame
+    nobs: int
+    n_clusters: int
+    pre_test: dict
+    post_test: dict
+    spec: dict = field(default_factory=dict)
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per τ: ``term``, ``tau``, ``estimate``, ``std_error``, ``statistic``,
+        ``p_value``, ``conf_low``, ``conf_high``."""
+        tau = np.array([int(t.split("=")[1]) for t in self.params.index])
+        return pd.DataFrame(
+            {
+                "term": self.params.index,
+                "tau": tau,
+                "estimate": self.params.to_numpy(),
+                "std_error": self.bse.to_numpy(),
+                "statistic": (self.params / self.bse).to_numpy(),
+                "p_value": self.pvalues.to_numpy(),
+                "conf_low": self.conf_int.iloc[:, 0].to_numpy(),
+                "conf_high": self.conf_int.iloc[:, 1].to_numpy(),
+            }
+        )
+
+
+def leads_lags_design(
+    win: EventWindows, window: int, baseline_days: int, fe: str = "stack"
+) -> tuple[pd.DataFrame, pd.Series, np.ndarray, np.ndarray]:
+    """Long design of the stacked regression: ``(dummies, y, fe codes, cluster codes)``.
+
+    Only observed cells in the baseline (the omitted reference) and in τ = −k … +k enter.
+    """
+    long = win.long()
+    base = (long["tau"] >= -(window + baseline_days)) & (long["tau"] <= -(window + 1))
+    inside = long["tau"].between(-window, window)
+    long = long[(base | inside) & long["value"].notna()].reset_index(drop=True)
+    tau_values = np.arange(-window, window + 1)
+    dummies = pd.DataFrame(
+        (long["tau"].to_numpy()[:, None] == tau_values[None, :]).astype("float64"),
+        columns=[f"tau={t}" for t in tau_values],
+    )
+    key = {"stack": ["event_id", "campaign_id"], "series": ["campaign_id"], "case": ["case_id"]}[fe]
+    fe_codes = pd.factorize(pd.MultiIndex.from_frame(long[key]))[0]
+    clusters = pd.factorize(long["case_id"])[0]
+    return dummies, long["value"], fe_codes, clusters
+
+
+def _demean(a: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    a2 = a.reshape(len(a), -1)
+    sums = np.zeros((codes.max() + 1, a2.shape[1]))
+    np.add.at(sums, codes, a2)
+    counts = np.bincount(codes).astype(float)[:, None]
+    return (a2 - (sums / counts)[codes]).reshape(a.shape)
+
+
+def leads_lags(
+    study: Study,
+    *,
+    window: int = 14,
+    baseline_days: int = 28,
+    event_types: Sequence[str] | None = None,
+    normalisation: Normalisation = "zscore",
+    fe: str = "stack",
+    level: float = 0.95,
+) -> LeadsLagsResult:
+    """Regress activity on event-time dummies with fixed effects, clustered by case.
+
+    Model: ``y[r, τ] = α_r + Σ_{j=−k..k} β_j 1{τ = j} + ε`` over each window row ``r``'s
+    observed days in τ = −k … k and in the baseline τ = −(k + b) … −(k + 1) (the
+    omitted reference). ``α_r`` are fixed effects per ``fe`` (``"stack"`` = each
+    (event, series) window, ``"series"``, ``"case"``), absorbed by demeaning. Errors are
+    clustered by case, with statsmodels' small-sample correction; absorbed fixed effects
+    nested in clusters are not counted (the convention of Stata's reghdfe).
+
+    Returns
+    -------
+    LeadsLagsResult
+    """
+    win = _windows(study, window, baseline_days, event_types, normalisation)
+    X, y, fe_codes, clusters = leads_lags_design(win, window, baseline_days, fe)
+    if len(y) == 0:
+        raise ValueError("no observed event windows for this selection")
+    Xd = pd.DataFrame(_demean(X.to_numpy(), fe_codes), columns=X.columns)
+    yd = _demean(y.to_numpy(), fe_codes)
+    fit = sm.OLS(yd, Xd).fit(cov_type="cluster", cov_kwds={"groups": clusters})
+    names = list(X.columns)
+    pre = [n for n in names if int(n.split("=")[1]) < 0]
+    post = [n for n in names if int(n.split("=")[1]) >= 0]
+    r_pre = np.zeros((len(pre), len(names)))
+    for i, n in enumerate(pre):
+        r_pre[i, names.index(n)] = 1
+    r_diff = np.zeros((1, len(names)))
+    for n in post:
+        r_diff[0, names.index(n)] = 1 / len(post)
+    for n in pre:
+        r_diff[0, names.index(n)] = -1 / len(pre)
+    w_pre = fit.wald_test(r_pre, scalar=True, use_f=False)
+    w_diff = fit.wald_test(r_diff, scalar=True, use_f=False)
+    spec = {
+        "model": "OLS on event-time dummies, fixed effects absorbed by demeaning",
+        "outcome": f"activity, normalisation={normalisation}",
+        "window": window,
+        "baseline_days": baseline_days,
+        "reference": f"tau {-(window + baseline_days)}..{-(window + 1)}",
+        "fixed_effects": fe,
+        "vcov": "cluster by case_id",
+        "event_types": list(event_types or []),
+        "n_fixed_effects": int(fe_codes.max() + 1),
+    }
+    return LeadsLagsResult(
+        params=fit.params,
+        bse=fit.bse,
+        pvalues=fit.pvalues,
+        conf_int=fit.conf_int(1 - level),
+        nobs=int(fit.nobs),
+        n_clusters=int(clusters.max() + 1),
+        pre_test={
+            "statistic": float(w_pre.statistic),
+            "df": len(pre),
+            "p_value": float(w_pre.pvalue),
+        },
+        post_test={"statistic": float(w_diff.statistic), "df": 1, "p_value": float(w_diff.pvalue)},
+        spec=spec,
+    )
+
+
+@dataclass(frozen=True)
+class PlaceboResult:
+    """Observed pre/post statistics against their placebo distributions.
+
+    Attributes
+    ----------
+    observed : dict
+        ``pre_vs_base`` (mean over rows of pre-window mean minus baseline mean) and
+        ``post_vs_pre`` (post minus pre), in normalised units.
+    null : pandas.DataFrame
+        One row per placebo draw with both statistics.
+    p_values : dict
+        One-sided permutation p-values ``(1 + #{null ≥ observed}) / (1 + n_draws)``.
+    n_rows : int
+    seed, n_draws : int
+    """
+
+    observed: dict
+    null: pd.DataFrame
+    p_values: dict
+    n_rows: int
+    seed: int
+    n_draws: int
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per statistic: observed value, placebo mean and SD, p-value."""
+        return pd.DataFrame(
+            [
+                {
+                    "statistic": k,
+                    "observed": self.observed[k],
+                    "placebo_mean": float(self.null[k].mean()),
+                    "placebo_sd": float(self.null[k].std(ddof=1)),
+                    "p_value": self.p_values[k],
+                    "n_rows": self.n_rows,
+                    "n_draws": self.n_draws,
+                    "seed": self.seed,
+                }
+                for k in ("pre_vs_base", "post_vs_pre")
+            ]
+        )
+
+
+def _pre_post_stats(
+    v: np.ndarray, tau: np.ndarray, window: int, baseline_days: int
+) -> tuple[float, float]:
+    base = v[..., (tau >= -(window + baseline_days)) & (tau <= -(window + 1))]
+    pre = v[..., (tau >= -window) & (tau <= -1)]
+    post = v[..., (tau >= 0) & (tau <= window - 1)]
+    with quiet():
+        mb, mp, mq = (np.nanmean(x, axis=-1) for x in (base, pre, post))
+        return np.nanmean(mp - mb, axis=-1), np.nanmean(mq - mp, axis=-1)
+
+
+def placebo_test(
+    study: Study,
+    *,
+    window: int = 14,
+    baseline_days: int = 28,
+    event_types: Sequence[str] | None = None,
+    n_draws: int = 1000,
+    seed: int = 0,
+    chunk: int = 50,
+) -> PlaceboResult:
+    """Permutation test of the pooled pre/post statistics against random non-event dates.
+
+    Each draw replaces every (event, series) row's date by a date drawn uniformly from
+    the same series' eligible days: days whose whole window (τ = −(k + b) … k − 1) lies
+    in the series' observed span and whose window contains no real day-precision legal
+    event of any case linked to that series. Rows are z-scored on their own baseline, as
+    for the real events (:func:`analysis.align.normalise_windows`).
+
+    Returns
+    -------
+    PlaceboResult
+    """
+    from .align import day_events
+    from .datasets import case_campaign_links
+
+    bank = SeriesBank.from_activity(study.activity)
+    win = _windows(study, window, baseline_days, event_types, "zscore", bank=bank)
+    obs_pre, obs_post = _pre_post_stats(win.values, win.tau, window, baseline_days)
+    lo, hi = -(window + baseline_days), window - 1
+    # eligible placebo dates per series
+    events, _ = day_events(study)
+    hits = events.merge(case_campaign_links(study.cases), on="case_id")
+    eligible_pos, eligible_off, eligible_n = [], [], []
+    for i in range(len(bank.ids)):
+        n = int(bank.length[i])
+        ok = np.zeros(n, dtype=bool)
+        ok[-lo : max(-lo, n - hi)] = True
+        ev = hits.loc[hits["campaign_id"] == bank.ids[i], "date"].to_numpy().astype("datetime64[D]")
+        rel = (ev - bank.start[i]).astype(np.int64)
+        for r in rel:
+            ok[max(0, r - hi) : max(0, min(n, r - lo + 1))] = False
+        pos = np.nonzero(ok)[0]
+        eligible_off.append(sum(eligible_n))
+        eligible_n.append(len(pos))
+        eligible_pos.append(pos)
+    pool = np.concatenate(eligible_pos) if eligible_pos else np.array([], dtype=np.int64)
+    series_idx = bank.index_of(win.rows["campaign_id"].to_numpy())
+    n_elig = np.array(eligible_n)[series_idx]
+    usable = n_elig > 0
+    series_idx, n_elig = series_idx[usable], n_elig[usable]
+    offs = np.array(eligible_off)[series_idx]
+    rng = np.random.default_rng(seed)
+    tau = np.arange(lo, hi + 1)
+    null_pre, null_post = [], []
+    for start in range(0, n_draws, chunk):
+        m = min(chunk, n_draws - start)
+        pick = offs[None, :] + np.floor(rng.random((m, len(series_idx))) * n_elig[None, :]).astype(
+            np.int64
+        )
+        rel = pool[pick]  # (m, rows): position within the series
+        dates = bank.start[series_idx][None, :] + rel.astype("timedelta64[D]")
+        v = bank.gather(np.tile(series_idx, m), dates.ravel(), tau).reshape(
+            m, len(series_idx), len(tau)
+        )
+        base = v[..., tau <= -(window + 1)]
+        n_b = np.sum(~np.isnan(base), axis=-1, keepdims=True)
+        with quiet():
+            mu = np.nanmean(base, axis=-1, keepdims=True)
+            sd = np.nanstd(base, axis=-1, ddof=1, keepdims=True)
+            z = np.where((n_b >= 3) & (sd > 0), (v - mu) / sd, np.nan)
+        a, b = _pre_post_stats(z, tau, window, baseline_days)
+        null_pre.append(a)
+        null_post.append(b)
+    null = pd.DataFrame(
+        {"pre_vs_base": np.concatenate(null_pre), "post_vs_pre": np.concatenate(null_post)}
+    )
+    observed = {"pre_vs_base": float(obs_pre), "post_vs_pre": float(obs_post)}
+    p_values = {
+        k: float((1 + np.sum(null[k].to_numpy() >= observed[k])) / (1 + n_draws)) for k in observed
+    }
+    return PlaceboResult(observed, null, p_values, int(usable.sum()), seed, n_draws)
+
+
+def ks_uniform(p_values: Sequence[float]) -> float:
+    """Kolmogorov–Smirnov p-value that ``p_values`` are uniform on (0, 1)."""
+    return float(stats.kstest(np.asarray(p_values, dtype=float), "uniform").pvalue)

@@ -1,0 +1,232 @@
+"""Data-generating processes with a planted lead or lag, in the data contract.
+
+Every simulated case has one activity series (its own campaign) and one or more
+day-precision legal events. Activity is a count drawn around a log-mean that follows
+an AR(1) noise process, plus the planted pattern around each event:
+
+``preceded``
+    the log-mean rises by ``effect`` from ``lead`` days before the event and stays up
+    (pressure came first; the event adds nothing).
+``followed``
+    the log-mean rises by ``effect`` on the event day and stays up.
+``both``
+    a rise of ``effect`` from ``lead`` days before the event, and another of
+    ``effect`` on the event day.
+``neither``
+    noise only.
+
+Signal-to-noise is ``effect / noise`` on the log scale (``noise`` = standard deviation
+of the stationary AR(1) component). The planted truth is returned beside the study, so
+tests can check what the studies recover.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .datasets import Study, make_event_ids
+
+Pattern = Literal["preceded", "followed", "both", "neither"]
+PATTERNS: tuple[str, ...] = ("preceded", "followed", "both", "neither")
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """A simulated study and its planted truth.
+
+    Attributes
+    ----------
+    study : Study
+        Cases, legal events, campaigns and daily activity in the data contract.
+    truth : pandas.DataFrame
+        One row per event: ``event_id``, ``case_id``, ``campaign_id``, ``date``,
+        ``pattern``, ``lead`` (days), ``onset`` (first day of planted pressure, NaT for
+        ``neither``), ``effect`` and ``noise`` (log scale).
+    params : dict
+        The arguments that made it, including the seed.
+    """
+
+    study: Study
+    truth: pd.DataFrame
+    params: dict
+
+
+def ar1_noise(
+    rng: np.random.Generator, shape: tuple[int, int], sd: float, phi: float
+) -> np.ndarray:
+    """Stationary AR(1) noise with standard deviation ``sd`` along the last axis."""
+    innov_sd = sd * np.sqrt(1.0 - phi**2)
+    eps = rng.normal(0.0, innov_sd, size=shape)
+    out = np.empty(shape)
+    out[:, 0] = rng.normal(0.0, sd, size=shape[0])
+    for t in range(1, shape[1]):
+        out[:, t] = phi * out[:, t - 1] + eps[:, t]
+    return out
+
+
+def simulate_study(
+    n_cases: int = 20,
+    *,
+    patterns: Pattern | list[str] | None = None,
+    n_days: int = 365,
+    events_per_case: int = 1,
+    lead: int = 21,
+    effect: float = 1.0,
+    noise: float = 0.25,
+    phi: float = 0.5,
+    base_level: float = 200.0,
+    start: str = "2020-01-01",
+    event_type: str = "charge",
+    seed: int = 0,
+) -> Simulated:
+    """Simulate cases whose activity rises before, after, both or neither of each event.
+
+    Parameters
+    ----------
+    n_cases : int
+        Number of cases (each with its own series ``<case_id>``).
+    patterns : str or list of str, optional
+        The pattern of every case (a string), one per case (a list), or ``None`` to
+        cycle through all four.
+    n_days : int
+        Length of each series in days.
+    events_per_case : int
+        Events per case, at least ``3 * lead + 60`` days apart, never within
+        ``2 * lead + 30`` days of either end of the series.
+    lead : int
+        Days by which planted pressure precedes an event.
+    effect : float
+        Size of each planted rise on the log scale (``1.0`` ≈ 2.7× the level).
+    noise : float
+        Standard deviation of the AR(1) log-scale noise.
+    phi : float
+        AR(1) coefficient of the noise (day-to-day persistence).
+    base_level : float
+        Typical daily count before any pressure.
+    start : str
+        First day of every series.
+    event_type : str
+        Event type written for every event.
+    seed : int
+        Seed of the random generator (recorded in ``params``).
+
+    Returns
+    -------
+    Simulated
+    """
+    rng = np.random.default_rng(seed)
+    if patterns is None:
+        pats = [PATTERNS[i % 4] for i in range(n_cases)]
+    elif isinstance(patterns, str):
+        pats = [patterns] * n_cases
+    else:
+        pats = list(patterns)
+        if len(pats) != n_cases:
+            raise ValueError("one pattern per case is needed")
+    unknown = set(pats) - set(PATTERNS)
+    if unknown:
+        raise ValueError(f"unknown patterns {sorted(unknown)}; expected {PATTERNS}")
+    margin = 2 * lead + 30
+    spacing = 3 * lead + 60
+    if n_days < 2 * margin + (events_per_case - 1) * spacing + 1:
+        raise ValueError("n_days is too short for these events")
+    days = pd.date_range(start, periods=n_days, freq="D")
+    log_mean = np.log(base_level) + ar1_noise(rng, (n_cases, n_days), noise, phi)
+    case_ids = [f"case_{i:05d}" for i in range(n_cases)]
+    event_rows = []
+    truth_rows = []
+    slack = n_days - 2 * margin - (events_per_case - 1) * spacing
+    for i, (case_id, pat) in enumerate(zip(case_ids, pats, strict=True)):
+        first = margin + int(rng.integers(0, slack + 1))
+        for j in range(events_per_case):
+            pos = first + j * spacing
+            if pat in ("preceded", "both"):
+                log_mean[i, pos - lead :] += effect
+            if pat in ("followed", "both"):
+                log_mean[i, pos:] += effect
+            onset = (
+                days[pos - lead]
+                if pat in ("preceded", "both")
+                else days[pos]
+                if pat == "followed"
+                else pd.NaT
+            )
+            event_rows.append((case_id, days[pos], pat))
+            truth_rows.append(
+                {
+                    "case_id": case_id,
+                    "campaign_id": case_id,
+                    "date": days[pos],
+                    "pattern": pat,
+                    "lead": lead,
+                    "onset": onset,
+                    "effect": effect,
+                    "noise": noise,
+                }
+            )
+    counts = rng.poisson(np.exp(log_mean)).astype("float64")
+    cases = pd.DataFrame(
+        {
+            "case_id": case_ids,
+            "title": [f"Simulated case {i}" for i in range(n_cases)],
+            "country": "USA",
+            "category": "simulated",
+            "campaign_ids": case_ids,
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "case_id": [r[0] for r in event_rows],
+            "date": pd.to_datetime([r[1] for r in event_rows]).astype("datetime64[ns]"),
+            "date_precision": "day",
+            "event_type": event_type,
+            "direction": "favourable",
+            "source_url": "https://example.org/simulated",
+        }
+    )
+    events.insert(0, "event_id", make_event_ids(events))
+    campaigns = pd.DataFrame(
+        {
+            "campaign_id": case_ids,
+            "label": [f"#Sim{i}" for i in range(n_cases)],
+            "platform": "simulated",
+            "metric": "posts",
+            "unit": "posts per day",
+            "source": "analysis.simulate",
+            "license": "CC0-1.0",
+            "stance": "supporting",
+        }
+    )
+    activity = pd.DataFrame(
+        {
+            "campaign_id": np.repeat(case_ids, n_days),
+            "date": np.tile(days.to_numpy(), n_cases),
+            "value": counts.ravel(),
+        }
+    )
+    activity["date"] = activity["date"].astype("datetime64[ns]")
+    truth = pd.DataFrame(truth_rows)
+    truth.insert(0, "event_id", events["event_id"].to_numpy())
+    for frame in (cases, events, campaigns, activity):
+        for col in frame.columns:
+            if frame[col].dtype == object:
+                frame[col] = frame[col].astype("str")
+    study = Study(
+        cases=cases, legal_events=events, campaigns=campaigns, activity=activity, source="simulated"
+    )
+    params = {
+        "n_cases": n_cases,
+        "n_days": n_days,
+        "events_per_case": events_per_case,
+        "lead": lead,
+        "effect": effect,
+        "noise": noise,
+        "phi": phi,
+        "base_level": base_level,
+        "seed": seed,
+    }
+    return Simulated(study=study, truth=truth, params=params)

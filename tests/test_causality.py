@@ -104,4 +104,4 @@ def test_impulse_responses_show_the_planted_response():
     )
     assert resp.loc[3, "conf_low"] > 0
     with pytest.raises(ValueError, match="two varying series"):
-        impulse_responses(pd.Series(y[0], days), pd.Series(0.0, days))
+        impulse_responses(pd.Series(y[0], days), pd.Series(0.0, days), transform="none")

@@ -1,0 +1,277 @@
+"""Pressure → legal outcome: logit, Cox with time-varying covariates, discrete-time hazard.
+
+- :func:`logit` — a binary outcome (e.g. a favourable legal event) on pressure and
+  controls, with errors clustered by any column (country by default in the notebooks).
+- :func:`cox` — Cox proportional hazards in counting-process form ``(start, stop]``,
+  for covariates that change over time (pressure in the weeks before each day), with
+  cluster-robust errors. It follows R survival's convention: a row is at risk at time t
+  when ``start < t <= stop``. statsmodels' ``PHReg`` counts a row when ``entry <= t``,
+  which double-counts a subject at the boundary of two of its intervals; the entry
+  times are therefore moved forward by half the smallest gap between distinct time
+  values, which changes no ordering and gives R's risk sets exactly (Kelley & Simmons
+  2015, model 3.1: hazard ratio 5.7056 with this, 3.45 without).
+- :func:`discrete_hazard` — the cross-check: a logit of the event on the case × period
+  panel (rows at risk only), with duration terms and clustered errors.
+- :func:`event_outcomes` — builds the event-level frame "was this legal event favourable,
+  and how much pressure came before it" from a timing table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from statsmodels.duration.hazard_regression import PHReg
+
+from .results import ModelResult
+
+
+def _complete(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"columns not in the frame: {missing}")
+    return frame.dropna(subset=list(columns))
+
+
+def logit(
+    frame: pd.DataFrame,
+    outcome: str,
+    covariates: Sequence[str],
+    *,
+    cluster: str | None = None,
+    name: str = "logit",
+    level: float = 0.95,
+) -> ModelResult:
+    """Logistic regression of a 0/1 ``outcome`` with optional cluster-robust errors.
+
+    Rows with a missing outcome or covariate are dropped (and counted: ``nobs``,
+    ``extra["n_dropped"]``). Coefficients are log odds ratios; ``tidy()`` adds
+    ``odds_ratio``.
+    """
+    cols = [outcome, *covariates, *([cluster] if cluster else [])]
+    data = _complete(frame, cols)
+    y = data[outcome].astype(float)
+    if not set(np.unique(y)) <= {0.0, 1.0}:
+        raise ValueError(f"{outcome} must be 0/1")
+    X = sm.add_constant(data[list(covariates)].astype(float), has_constant="add")
+    model = sm.GLM(y, X, family=sm.families.Binomial())
+    if cluster:
+        groups = pd.factorize(data[cluster])[0]
+        fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+        vcov = f"cluster by {cluster}"
+    else:
+        fit = model.fit()
+        groups = None
+        vcov = "model-based"
+    return ModelResult(
+        name=name,
+        params=fit.params,
+        bse=fit.bse,
+        nobs=int(fit.nobs),
+        spec={
+            "model": "logit (GLM binomial)",
+            "outcome": outcome,
+            "covariates": list(covariates),
+            "vcov": vcov,
+        },
+        ratio="odds_ratio",
+        level=level,
+        extra={
+            "n_dropped": int(len(frame) - len(data)),
+            "n_clusters": int(groups.max() + 1) if groups is not None else None,
+            "llf": float(fit.llf),
+            "n_events": int(y.sum()),
+        },
+    )
+
+
+def r_convention_entry(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """Entry times that make statsmodels' ``entry <= t`` equal R's ``start < t``.
+
+    Adds half the smallest positive gap between distinct start/stop values.
+    """
+    values = np.unique(np.concatenate([start, stop]).astype(float))
+    gaps = np.diff(values)
+    eps = gaps[gaps > 0].min() / 2 if (gaps > 0).any() else 0.5
+    return start.astype(float) + eps
+
+
+def cluster_sandwich(
+    model: PHReg,
+    params: np.ndarray,
+    groups: np.ndarray,
+    start: np.ndarray,
+    stop: np.ndarray,
+    event: np.ndarray,
+) -> np.ndarray:
+    """Cluster-robust covariance ``H⁻¹ (Σ_g s_g s_gᵀ) H⁻¹`` of a Cox model, as R's ``cluster()``.
+
+    ``s_g`` sums the score residuals of cluster ``g``. statsmodels returns NaN residuals
+    for rows whose interval holds no event time (no risk set to compare with); such a
+    row adds nothing to the score, so its residual is 0 — R's value. Any other NaN is
+    an error.
+    """
+    resid = model.score_residuals(params)
+    event_times = np.unique(stop[event > 0])
+    holds_event = (
+        (event_times[None, :] > start[:, None]) & (event_times[None, :] <= stop[:, None])
+    ).any(axis=1)
+    bad = np.isnan(resid).any(axis=1)
+    if (bad & holds_event).any():
+        raise ValueError("score residuals are undefined for rows at risk at an event time")
+    resid = np.where(bad[:, None], 0.0, resid)
+    sums = np.zeros((groups.max() + 1, resid.shape[1]))
+    np.add.at(sums, groups, resid)
+    bread = np.linalg.inv(model.hessian(params))
+    return bread @ (sums.T @ sums) @ bread
+
+
+def cox(
+    frame: pd.DataFrame,
+    *,
+    start: str,
+    stop: str,
+    event: str,
+    covariates: Sequence[str],
+    cluster: str | None = None,
+    ties: str = "breslow",
+    name: str = "cox",
+    level: float = 0.95,
+) -> ModelResult:
+    """Cox proportional hazards in counting-process form, R survival's convention.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per (subject, interval): at risk on ``(start, stop]``; ``event`` = 1 if
+        the event happened at ``stop``. Covariates are constant within a row and may
+        change between a subject's rows (time-varying covariates).
+    start, stop, event : str
+        Column names.
+    covariates : sequence of str
+    cluster : str, optional
+        Subject or group column for cluster-robust ("sandwich") standard errors, as R's
+        ``cluster()``.
+    ties : {"breslow", "efron"}
+
+    Returns
+    -------
+    ModelResult
+        ``tidy()`` has ``hazard_ratio``. ``extra`` holds ``n_events`` and ``n_clusters``.
+    """
+    cols = [start, stop, event, *covariates, *([cluster] if cluster else [])]
+    data = _complete(frame, cols)
+    if (data[stop] <= data[start]).any():
+        bad = data.index[data[stop] <= data[start]][0]
+        raise ValueError(f"row {bad}: {stop} must be after {start} (intervals are (start, stop])")
+    entry = r_convention_entry(data[start].to_numpy(), data[stop].to_numpy())
+    model = PHReg(
+        data[stop].to_numpy(dtype=float),
+        data[list(covariates)].to_numpy(dtype=float),
+        status=data[event].to_numpy(dtype=float),
+        entry=entry,
+        ties=ties,
+    )
+    groups = pd.factorize(data[cluster])[0] if cluster else None
+    fit = model.fit()
+    params = pd.Series(fit.params, index=list(covariates))
+    if cluster:
+        cov = cluster_sandwich(
+            model,
+            fit.params,
+            groups,
+            data[start].to_numpy(),
+            data[stop].to_numpy(),
+            data[event].to_numpy(),
+        )
+        bse = pd.Series(np.sqrt(np.diag(cov)), index=list(covariates))
+    else:
+        bse = pd.Series(fit.bse, index=list(covariates))
+    return ModelResult(
+        name=name,
+        params=params,
+        bse=bse,
+        nobs=len(data),
+        spec={
+            "model": f"Cox PH, counting process (start, stop], ties={ties}",
+            "time": f"({start}, {stop}]",
+            "event": event,
+            "covariates": list(covariates),
+            "vcov": f"cluster-robust by {cluster}" if cluster else "model-based",
+            "risk_set": "at risk when start < t <= stop (R survival)",
+        },
+        ratio="hazard_ratio",
+        level=level,
+        extra={
+            "n_events": int(data[event].sum()),
+            "n_clusters": int(groups.max() + 1) if groups is not None else None,
+            "n_dropped": int(len(frame) - len(data)),
+        },
+    )
+
+
+def discrete_hazard(
+    panel: pd.DataFrame,
+    *,
+    event: str,
+    covariates: Sequence[str],
+    duration: str,
+    cluster: str | None = None,
+    duration_terms: int = 3,
+    name: str = "discrete hazard",
+    level: float = 0.95,
+) -> ModelResult:
+    """Discrete-time hazard: a logit of ``event`` on the rows still at risk.
+
+    ``panel`` has one row per subject and period while the subject is at risk (up to
+    and including the period of its event). The baseline hazard is a polynomial of
+    degree ``duration_terms`` in ``duration`` (scaled to [0, 1]). Coefficients of the
+    covariates approximate Cox log hazard ratios when the hazard per period is small.
+    """
+    data = _complete(panel, [event, duration, *covariates, *([cluster] if cluster else [])]).copy()
+    scale = max(float(data[duration].max()), 1.0)
+    extra_cols = []
+    for k in range(1, duration_terms + 1):
+        col = f"duration^{k}"
+        data[col] = (data[duration] / scale) ** k
+        extra_cols.append(col)
+    res = logit(data, event, [*covariates, *extra_cols], cluster=cluster, name=name, level=level)
+    spec = {
+        **res.spec,
+        "model": "discrete-time hazard (logit on rows at risk)",
+        "duration": duration,
+    }
+    return ModelResult(
+        res.name, res.params, res.bse, res.nobs, spec, "odds_ratio", level, extra=res.extra
+    )
+
+
+def event_outcomes(timing: pd.DataFrame) -> pd.DataFrame:
+    """Event-level frame for "does pressure before an event go with a favourable one?".
+
+    From a timing table (see :func:`analysis.timing.timing_table`), keeps legal events
+    (not incidents) with a ``favourable`` or ``unfavourable`` direction and a supporting
+    series, and returns ``favourable`` (1/0), ``pre_pressure`` (``lr_pre_base``: log
+    ratio of the run-up to the baseline), ``log_base`` (``log1p`` of the baseline mean)
+    and the event's identifiers.
+    """
+    t = timing[
+        (timing["event_type"] != "incident")
+        & timing["direction"].isin(["favourable", "unfavourable"])
+        & (timing["stance"] == "supporting")
+        & (timing["label"] != "insufficient data")
+    ]
+    return pd.DataFrame(
+        {
+            "event_id": t["event_id"],
+            "case_id": t["case_id"],
+            "campaign_id": t["campaign_id"],
+            "event_type": t["event_type"],
+            "favourable": (t["direction"] == "favourable").astype(int),
+            "pre_pressure": t["lr_pre_base"],
+            "log_base": np.log1p(t["base_mean"]),
+            "label": t["label"],
+        }
+    ).reset_index(drop=True)

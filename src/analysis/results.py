@@ -1,0 +1,128 @@
+"""A small result object shared by the regression studies, and a table that lines them up.
+
+Every model returns a :class:`ModelResult` with ``.tidy()`` (``term``, ``estimate``,
+``std_error``, ``statistic``, ``p_value``, ``conf_low``, ``conf_high``, plus
+``odds_ratio`` or ``hazard_ratio`` where they apply), ``.nobs`` and ``.spec`` (the exact
+specification). :func:`etable` puts several results side by side, like fixest's
+``etable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """Estimates of one model.
+
+    Attributes
+    ----------
+    name : str
+        Short label used as a column header by :func:`etable`.
+    params, bse : pandas.Series
+        Estimates and standard errors by term.
+    nobs : int
+        Observations used (rows after dropping incomplete ones).
+    spec : dict
+        What was estimated: model, outcome, covariates, variance estimator, …
+    ratio : str or None
+        ``"odds_ratio"`` or ``"hazard_ratio"`` when ``exp(estimate)`` has that meaning.
+    level : float
+        Confidence level of ``conf_low``/``conf_high``.
+    dist : str
+        ``"normal"`` or ``"t"`` for p-values and intervals.
+    df_resid : float or None
+        Degrees of freedom when ``dist == "t"``.
+    extra : dict
+        Model-specific numbers (events, clusters, log-likelihood, …).
+    """
+
+    name: str
+    params: pd.Series
+    bse: pd.Series
+    nobs: int
+    spec: dict
+    ratio: str | None = None
+    level: float = 0.95
+    dist: str = "normal"
+    df_resid: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per term with estimate, standard error, test and interval."""
+        est = self.params.to_numpy(dtype=float)
+        se = self.bse.to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = est / se
+        if self.dist == "t" and self.df_resid:
+            p = 2 * stats.t.sf(np.abs(z), self.df_resid)
+            crit = stats.t.ppf(0.5 + self.level / 2, self.df_resid)
+        else:
+            p = 2 * stats.norm.sf(np.abs(z))
+            crit = stats.norm.ppf(0.5 + self.level / 2)
+        out = pd.DataFrame(
+            {
+                "term": list(self.params.index),
+                "estimate": est,
+                "std_error": se,
+                "statistic": z,
+                "p_value": p,
+                "conf_low": est - crit * se,
+                "conf_high": est + crit * se,
+            }
+        )
+        if self.ratio:
+            out[self.ratio] = np.exp(est)
+            out[f"{self.ratio}_low"] = np.exp(out["conf_low"])
+            out[f"{self.ratio}_high"] = np.exp(out["conf_high"])
+        return out
+
+
+def _stars(p: float) -> str:
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def etable(
+    results: Sequence[ModelResult], *, digits: int = 3, exponentiate: bool = False
+) -> pd.DataFrame:
+    """Line several results up: one column per model, ``estimate (se)`` per term.
+
+    Parameters
+    ----------
+    results : sequence of ModelResult
+    digits : int
+    exponentiate : bool
+        Show ``exp(estimate)`` (odds or hazard ratios) instead of the coefficient; the
+        standard error in brackets stays on the coefficient scale.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: terms in first-seen order, then ``N`` and ``vcov``; columns: model names.
+    """
+    terms: list[str] = []
+    for r in results:
+        terms += [t for t in r.params.index if t not in terms]
+    table = {}
+    for r in results:
+        tidy = r.tidy().set_index("term")
+        col = {}
+        for t in terms:
+            if t in tidy.index:
+                row = tidy.loc[t]
+                value = np.exp(row["estimate"]) if exponentiate else row["estimate"]
+                col[t] = (
+                    f"{value:.{digits}f}{_stars(row['p_value'])} ({row['std_error']:.{digits}f})"
+                )
+            else:
+                col[t] = ""
+        col["N"] = str(r.nobs)
+        col["vcov"] = str(r.spec.get("vcov", ""))
+        table[r.name] = col
+    return pd.DataFrame(table, index=[*terms, "N", "vcov"])

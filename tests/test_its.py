@@ -1,0 +1,116 @@
+"""Interrupted time series: planted level shifts recovered at about the nominal rate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from analysis.its import counterfactual, newey_west_lags, placebo_in_time, segmented_regression
+
+
+def _series(
+    seed: int, shift: float, n: int = 160, t0: int = 120, walk: float = 0.02, noise: float = 0.1
+):
+    """Local level (random walk + noise) with a planted level shift at day t0."""
+    rng = np.random.default_rng(seed)
+    level = 5 + np.cumsum(rng.normal(0, walk, n))
+    y = level + rng.normal(0, noise, n) + shift * (np.arange(n) >= t0)
+    days = pd.date_range("2022-01-01", periods=n)
+    return pd.Series(y, index=days), days[t0]
+
+
+def test_newey_west_lag_rule():
+    assert newey_west_lags(100) == 4 and newey_west_lags(120) == 4 and newey_west_lags(1000) == 6
+
+
+def test_segmented_regression_equals_statsmodels_hac():
+    y, t0 = _series(0, 0.5)
+    res = segmented_regression(y, t0, pre_days=60, post_days=40, transform="none")
+    w = y[(y.index >= t0 - pd.Timedelta(days=60)) & (y.index < t0 + pd.Timedelta(days=40))]
+    t = np.arange(len(w), dtype=float)
+    post = (w.index >= t0).astype(float)
+    X = np.column_stack([np.ones(len(w)), t, post, np.where(post > 0, t - 60, 0)])
+    ref = sm.OLS(w.to_numpy(), X).fit(
+        cov_type="HAC", cov_kwds={"maxlags": 4, "use_correction": True}
+    )
+    tidy = res.tidy()
+    assert np.allclose(tidy["estimate"], ref.params, atol=1e-10)
+    assert np.allclose(tidy["std_error"], ref.bse, atol=1e-10)
+    assert np.allclose(tidy["p_value"], ref.pvalues, atol=1e-10)
+    assert res.spec["vcov"] == "Newey-West HAC, 4 lags"
+
+
+def test_its_interval_covers_a_planted_level_shift_at_about_the_nominal_rate():
+    covered = []
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        n, t0 = 120, 60
+        e = np.zeros(n)
+        for i in range(1, n):  # AR(1) errors, φ = 0.3
+            e[i] = 0.3 * e[i - 1] + rng.normal(0, 0.2)
+        y = 3 + 0.004 * np.arange(n) + 0.5 * (np.arange(n) >= t0) + e
+        days = pd.date_range("2021-01-01", periods=n)
+        tidy = (
+            segmented_regression(pd.Series(y, days), days[t0], transform="none")
+            .tidy()
+            .set_index("term")
+        )
+        covered.append(
+            tidy.loc["level_change", "conf_low"] <= 0.5 <= tidy.loc["level_change", "conf_high"]
+        )
+    assert 0.88 <= np.mean(covered) <= 0.99
+
+
+@pytest.mark.slow
+def test_counterfactual_interval_covers_the_planted_effect_at_about_the_nominal_rate():
+    covered = []
+    for seed in range(60):
+        y, t0 = _series(seed, shift=0.5)
+        res = counterfactual(
+            y, t0, pre_days=100, post_days=20, transform="none", n_sims=400, seed=seed
+        )
+        c = res.cumulative
+        covered.append(c["conf_low"] <= 0.5 * 20 <= c["conf_high"])
+    assert 0.85 <= np.mean(covered) <= 1.0
+
+
+def test_counterfactual_is_deterministic_and_records_its_seed():
+    y, t0 = _series(1, shift=1.0)
+    a = counterfactual(y, t0, pre_days=100, post_days=20, transform="none", seed=5)
+    b = counterfactual(y, t0, pre_days=100, post_days=20, transform="none", seed=5)
+    assert a.cumulative == b.cumulative and a.seed == 5
+    assert a.cumulative["conf_low"] > 0  # a shift of 1 per day over 20 days is found
+    assert list(a.pointwise.columns[:4]) == ["date", "observed", "predicted", "pred_low"]
+
+
+def test_placebo_dates_rarely_show_an_effect():
+    """Measured 11.7 % false alarms for nominal 5 % (40 series × 3 dates): see its.py's caveat."""
+    alarms = []
+    for seed in range(30):
+        y, t0 = _series(seed, shift=0.0, n=260, t0=220)
+        p = placebo_in_time(
+            y, t0, offsets=(30, 60, 90), post_days=20, pre_days=100, transform="none", n_sims=300
+        )
+        alarms += p["excludes_zero"].tolist()
+    assert np.mean(alarms) <= 0.16
+
+
+def test_real_data_its_mahsaamini_and_the_chauvin_verdict(real_study):
+    from analysis.align import SeriesBank
+
+    bank = SeriesBank.from_activity(real_study.activity)
+    hrc = segmented_regression(bank.series("mahsaamini"), "2022-11-24", pre_days=30, post_days=30)
+    verdict = segmented_regression(bank.series("blacklivesmatter"), "2021-04-20")
+    for res in (hrc, verdict):
+        tidy = res.tidy().set_index("term")
+        assert (
+            tidy.loc["level_change", ["estimate", "std_error", "conf_low", "conf_high"]]
+            .notna()
+            .all()
+        )
+        assert res.nobs in (60, 120)
+    assert hrc.extra["level_change_pct"] == pytest.approx(
+        100 * np.expm1(hrc.params["level_change"])
+    )

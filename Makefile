@@ -32,8 +32,9 @@ prepare: data ## Convert the raw data to the data contract in data/processed
 validate: $(STAMP) ## Validate data/processed (or DATA=folder) and print its coverage
 	$(PY) -m analysis validate --data $(or $(DATA),data/processed)
 
-reports: prepare ## Run the main job: prepare and validate the bundled data (reports to come)
-	$(PY) -m analysis validate
+reports: prepare ## Run the main job: every notebook on the real data -> reports/index.html
+	$(PY) -m analysis validate > /dev/null
+	$(PY) -m analysis report
 
 test: $(STAMP) ## Run the whole test suite
 	$(PY) -m pytest

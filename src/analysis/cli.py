@@ -139,6 +139,37 @@ def cmd_timing(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import ReportConfigError, load_runs, run_batch
+
+    try:
+        runs = load_runs(Path(args.runs))
+    except ReportConfigError as err:
+        for line in str(err).splitlines():
+            print(line, file=sys.stderr)
+        return EXIT_DATA_ERROR
+    result = run_batch(
+        runs,
+        data_dir=Path(args.data),
+        out_dir=Path(args.out),
+        notebooks_dir=Path(args.runs).parent,
+        workers=args.workers,
+        force=args.force,
+        show_code=args.show_code,
+        scheduler=args.scheduler,
+        only=args.only,
+        progress=not args.quiet,
+    )
+    c = result.counts
+    print(
+        f"{len(result.records)} runs: {c['ok']} ran, {c['cached']} unchanged (cached), "
+        f"{c['failed']} failed in {result.elapsed_s:.1f} s; index: {result.index}"
+    )
+    for r in result.failed:
+        print(f"failed: {r['run']['run_id']}: {r['error']}", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m analysis`` (one sub-command per stage)."""
     parser = argparse.ArgumentParser(
@@ -310,6 +341,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", help="CSV file to write (default: standard output)")
     p.set_defaults(func=cmd_timing)
+
+    p = sub.add_parser(
+        "report",
+        help="run every notebook of notebooks/reports.yaml and write reports/index.html",
+        description=(
+            "Check every run's parameters against its notebook, execute the notebooks with "
+            "papermill in worker processes (or on a Dask cluster), render self-contained HTML "
+            "into reports/runs/<run>/ and write reports/index.html. Runs whose notebook, "
+            "parameters, data and package code are unchanged are skipped. Exits 1 if a run "
+            "failed (the others still finish), 2 if reports.yaml is invalid."
+        ),
+    )
+    p.add_argument(
+        "--data", default=str(config.PROCESSED_DATA_DIR), help="study folder (default: %(default)s)"
+    )
+    p.add_argument(
+        "--runs",
+        default=str(config.NOTEBOOKS_DIR / "reports.yaml"),
+        help="run list (default: %(default)s)",
+    )
+    p.add_argument(
+        "--out", default=str(config.REPORTS_DIR), help="report folder (default: %(default)s)"
+    )
+    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    p.add_argument(
+        "--force", action="store_true", help="rerun runs whose cached result is still valid"
+    )
+    p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
+    p.add_argument("--scheduler", help="tcp://HOST:PORT of a Dask scheduler to run on instead")
+    p.add_argument("--only", help="run only runs whose id contains this text")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

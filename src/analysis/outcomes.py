@@ -275,3 +275,75 @@ def event_outcomes(timing: pd.DataFrame) -> pd.DataFrame:
             "label": t["label"],
         }
     ).reset_index(drop=True)
+
+
+def time_to_event_panel(
+    study,
+    *,
+    campaign_id: str,
+    event_types: Sequence[str] = ("arrest", "charge", "indictment"),
+    period_days: int = 7,
+    horizon_days: int = 365,
+    lag_days: int = 7,
+) -> pd.DataFrame:
+    """Counting-process panel: time from each case's incident to its first legal event of a kind.
+
+    Each case that links ``campaign_id`` and has a ``start_date`` (the incident) is
+    followed in periods of ``period_days`` from the incident until the first
+    day-precision event of ``event_types`` (``event`` = 1 in that period) or
+    ``horizon_days`` (censored). ``pressure`` is the mean ``log1p`` activity over the
+    ``lag_days`` before each period starts (so it cannot be caused by the event it
+    predicts); periods without an observed day of pressure are dropped and counted in
+    ``attrs["n_dropped_periods"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case_id``, ``start``, ``stop`` (days since the incident; at risk on
+        ``(start, stop]``), ``event``, ``pressure``, ``period``.
+    """
+    from .align import SeriesBank
+    from .datasets import case_campaign_links
+
+    if "start_date" not in study.cases:
+        raise KeyError("cases need a start_date column (the incident) for a time-to-event panel")
+    series = SeriesBank.from_activity(study.activity).series(campaign_id)
+    logged = np.log1p(series)
+    cases = study.cases.merge(case_campaign_links(study.cases), on="case_id")
+    cases = cases[cases["campaign_id"] == campaign_id]
+    ev = study.legal_events[
+        (study.legal_events["date_precision"] == "day")
+        & study.legal_events["event_type"].isin(list(event_types))
+    ]
+    first = ev.groupby("case_id")["date"].min()
+    rows, dropped = [], 0
+    for rec in cases.to_dict("records"):
+        t0 = pd.to_datetime(rec["start_date"], format="%Y-%m-%d", errors="coerce")
+        if pd.isna(t0):
+            continue
+        end = first.get(rec["case_id"])
+        for k, lo in enumerate(range(0, horizon_days, period_days)):
+            hi = lo + period_days
+            begin = t0 + pd.Timedelta(days=lo)
+            window = logged[
+                (logged.index >= begin - pd.Timedelta(days=lag_days)) & (logged.index < begin)
+            ]
+            happened = end is not None and begin < end <= t0 + pd.Timedelta(days=hi)
+            if window.notna().sum() == 0:
+                dropped += 1
+            else:
+                rows.append(
+                    {
+                        "case_id": rec["case_id"],
+                        "start": lo,
+                        "stop": hi,
+                        "event": int(happened),
+                        "pressure": float(window.mean()),
+                        "period": k + 1,
+                    }
+                )
+            if end is not None and end <= t0 + pd.Timedelta(days=hi):
+                break
+    out = pd.DataFrame(rows, columns=["case_id", "start", "stop", "event", "pressure", "period"])
+    out.attrs["n_dropped_periods"] = dropped
+    return out

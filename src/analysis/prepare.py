@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import config
 from .datasets import (

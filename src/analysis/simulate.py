@@ -1,7 +1,8 @@
 """Data-generating processes with a planted lead or lag, in the data contract.
 
-Every simulated case has one activity series (its own campaign) and one or more
-day-precision legal events. Activity is a count drawn around a log-mean that follows
+Every simulated case has one activity series (its own campaign), one or more
+day-precision legal events, and a triggering incident (``start_date``, ``2 * lead`` days
+before its first event). Activity is a count drawn around a log-mean that follows
 an AR(1) noise process, plus the planted pattern around each event:
 
 ``preceded``
@@ -178,6 +179,9 @@ def simulate_study(
             "campaign_ids": case_ids,
         }
     )
+    first_event = pd.Series([r[1] for r in event_rows]).groupby([r[0] for r in event_rows]).min()
+    incident = first_event.reindex(case_ids) - pd.Timedelta(days=2 * lead)
+    cases["start_date"] = incident.dt.strftime("%Y-%m-%d").to_numpy()
     events = pd.DataFrame(
         {
             "case_id": [r[0] for r in event_rows],

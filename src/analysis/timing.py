@@ -46,13 +46,14 @@ peak. See :func:`detect_onset` for the penalty rule.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 import ruptures as rpt
 from ruptures.base import BaseCost
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ._numeric import quiet
 from .align import SeriesBank, event_windows
@@ -450,13 +451,15 @@ def onsets(
     after: int = 30,
     n_boot: int = 199,
     seed: int = 0,
+    cases: Sequence[str] | None = None,
     progress: bool = False,
     **kwargs,
 ) -> pd.DataFrame:
     """Campaign onset, baseline and peak for each (case, linked series).
 
     The analysis window runs from ``before`` days before the case's first
-    day-precision legal event to ``after`` days after it.
+    day-precision legal event to ``after`` days after it. ``cases`` limits the work to
+    those case ids.
 
     Returns
     -------
@@ -473,6 +476,8 @@ def onsets(
     first = ev.groupby("case_id")["date"].min()
     links = case_campaign_links(study.cases)
     links = links[links["case_id"].isin(first.index)]
+    if cases is not None:
+        links = links[links["case_id"].isin(list(cases))]
     rows = []
     for rec in tqdm(links.to_dict("records"), desc="onsets", disable=not progress):
         f = first[rec["case_id"]]

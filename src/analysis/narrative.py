@@ -1,0 +1,207 @@
+"""What the notebooks say: loading, choices of what to show, sentences with their numbers.
+
+Notebooks stay thin: every choice they make (which case has something to show, which
+event is a case's key event) and every sentence they print with numbers in it comes
+from here, where tests can reach it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config
+from .align import SeriesBank, day_events
+from .datasets import Study, atomic_write, case_campaign_links, load_study
+from .errors import DataWarning
+
+
+def load(data_dir: str | Path = "") -> Study:
+    """Load a study folder (default: ``data/processed``); warnings are kept on the study."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return load_study(Path(data_dir) if str(data_dir) else config.PROCESSED_DATA_DIR)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is pd.NaT or value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return value
+
+
+def save_headlines(path: str | Path, **numbers: object) -> None:
+    """Write a run's headline numbers as JSON (atomically); the report index shows them.
+
+    NaN, NaT and infinities become ``null``; numpy scalars and timestamps become plain
+    JSON values.
+    """
+    data = _jsonable(numbers)
+    atomic_write(Path(path), lambda p: p.write_text(json.dumps(data, indent=2, ensure_ascii=False)))
+
+
+def cases_with_observed_events(study: Study, window: int = 14) -> list[str]:
+    """Cases with at least one day-precision legal event whose pre and post windows
+    (``window`` days each) fall inside an observed span of a linked series."""
+    bank = SeriesBank.from_activity(study.activity)
+    events, _ = day_events(study)
+    rows = events.merge(case_campaign_links(study.cases), on="case_id")
+    if rows.empty:
+        return []
+    idx = bank.index_of(rows["campaign_id"].to_numpy())
+    v = bank.gather(idx, rows["date"].to_numpy(), np.arange(-window, window))
+    ok = np.isfinite(v).mean(axis=1) >= 0.5
+    return sorted(rows.loc[ok, "case_id"].unique())
+
+
+def primary_series(study: Study, case_id: str) -> str | None:
+    """The case's first linked series with observed days (``campaign_ids`` order)."""
+    observed = set(study.activity.loc[study.activity["value"].notna(), "campaign_id"])
+    for cid in case_campaign_links(study.cases).query("case_id == @case_id")["campaign_id"]:
+        if cid in observed:
+            return cid
+    return None
+
+
+def key_event(timing: pd.DataFrame, case_id: str) -> pd.Series | None:
+    """The case's legal event (not incident) with the largest rise after it.
+
+    Among the case's rows with enough data, the one with the largest ``lr_post_pre``
+    (log ratio of post- to pre-event activity); ``None`` if there is none.
+    """
+    rows = timing[
+        (timing["case_id"] == case_id)
+        & (timing["event_type"] != "incident")
+        & (timing["label"] != "insufficient data")
+    ]
+    if rows.empty:
+        return None
+    return rows.sort_values("lr_post_pre", ascending=False).iloc[0]
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~$])")
+
+
+def md(text: object) -> str:
+    """Text from the data made safe for ``IPython.display.Markdown``.
+
+    HTML is escaped (a case title cannot inject markup or script into a report) and
+    Markdown punctuation is backslash-escaped (``#BlackLivesMatter`` stays text, not a
+    heading).
+    """
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+
+
+def _num(x: float) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:,.1f}"
+
+
+def timing_sentence(
+    row: pd.Series, label: str, unit: str = "posts per day", window: int = 14
+) -> str:
+    """One sentence stating a timing label with the numbers behind it."""
+    date = pd.Timestamp(row["date"]).strftime("%d %B %Y").lstrip("0")
+    what = str(row["event_type"]).replace("_", " ")
+    if row["label"] == "insufficient data":
+        return (
+            f"{label} around the event '{what}' on {date}: too few observed days "
+            f"({int(row['n_base'])} baseline, {int(row['n_pre'])} before, "
+            f"{int(row['n_post'])} after) to say."
+        )
+    ratio = math.exp(row["lr_post_pre"])
+    low, high = math.exp(row["lr_post_pre_low"]), math.exp(row["lr_post_pre_high"])
+    return (
+        f"{label} averaged {_num(row['pre_mean'])} {unit} in the {window} days before the event "
+        f"'{what}' on {date} (baseline {_num(row['base_mean'])}) and {_num(row['post_mean'])} "
+        "from that day on, "
+        f"{ratio:.2f}× the run-up (95% interval {low:.2f}–{high:.2f}): labelled '{row['label']}'."
+    )
+
+
+def label_summary(counts: pd.DataFrame) -> str:
+    """A sentence on how many event–series pairs got each label."""
+    total = int(counts["n"].sum())
+    parts = [f"{int(n)} {lbl}" for lbl, n in zip(counts["label"], counts["n"], strict=True) if n]
+    return f"Of {total} event–series pairs: " + ", ".join(parts) + "."
+
+
+def overview_tables(study: Study) -> dict[str, pd.DataFrame]:
+    """Counts for the data overview: cases by country × category, events by type × precision."""
+    cases = pd.crosstab(
+        study.cases["country"], study.cases["category"], margins=True, margins_name="total"
+    )
+    events = pd.crosstab(
+        study.legal_events["event_type"],
+        study.legal_events["date_precision"],
+        margins=True,
+        margins_name="total",
+    )
+    return {"cases": cases, "events": events}
+
+
+def case_header(study: Study, case_id: str) -> dict:
+    """Title, country, category and linked series of one case; a clear error if unknown."""
+    match = study.cases[study.cases["case_id"] == case_id]
+    if match.empty:
+        known = ", ".join(sorted(study.cases["case_id"]))
+        raise KeyError(f"unknown case_id {case_id!r}; known cases: {known}")
+    rec = match.iloc[0]
+    links = case_campaign_links(match)["campaign_id"].tolist()
+    labels = study.campaigns.set_index("campaign_id").reindex(links)
+    return {
+        "case_id": case_id,
+        "title": rec["title"],
+        "country": rec["country"],
+        "category": rec["category"],
+        "series": links,
+        "series_labels": labels["label"].fillna("").tolist(),
+        "series_units": labels["unit"].fillna("").tolist(),
+        "stances": labels["stance"].fillna("").tolist(),
+        "n_events": int((study.legal_events["case_id"] == case_id).sum()),
+    }
+
+
+def case_window(
+    study: Study, case_id: str, campaign_id: str, before: int = 120, after: int = 90
+) -> pd.Series:
+    """The series around a case: from ``before`` days before its first day-precision event
+    to ``after`` days after its last one, clipped to the series' observed span."""
+    s = SeriesBank.from_activity(study.activity).series(campaign_id)
+    ev = study.legal_events[
+        (study.legal_events["case_id"] == case_id) & (study.legal_events["date_precision"] == "day")
+    ]
+    if ev.empty or s.empty:
+        return s
+    lo, hi = (
+        ev["date"].min() - pd.Timedelta(days=before),
+        ev["date"].max() + pd.Timedelta(days=after),
+    )
+    return s[(s.index >= lo) & (s.index <= hi)]
+
+
+def major_event_types(study: Study, min_cases: int = 5, window: int = 14) -> list[str]:
+    """Event types with a usable timing window (enough observed days) in ``min_cases`` cases."""
+    from .timing import TimingRule, timing_table
+
+    t = timing_table(study, TimingRule(window=window, n_boot=99)).table
+    usable = t[t["label"] != "insufficient data"]
+    per_type = usable.groupby("event_type")["case_id"].nunique()
+    return sorted(per_type[per_type >= min_cases].index)

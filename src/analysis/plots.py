@@ -1,0 +1,266 @@
+"""Figures. Each helper draws on ``ax`` (a new figure when ``None``) and returns the Axes.
+
+Every figure has a title, labelled axes with units, legal events marked on time series,
+and its uncertainty drawn (bands or error bars). Plots never fit models: they draw
+results computed elsewhere.
+"""
+
+from __future__ import annotations
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+DIRECTION_COLOURS = {"favourable": "#1b7837", "unfavourable": "#b2182b", "neutral": "#4d4d4d"}
+LABEL_COLOURS = {
+    "preceded": "#2166ac",
+    "followed": "#d6604d",
+    "both": "#762a83",
+    "neither": "#878787",
+    "insufficient data": "#d9d9d9",
+}
+
+
+def _ax(ax: Axes | None, size: tuple[float, float] = (10, 4)) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def series_with_events(
+    series: pd.Series,
+    events: pd.DataFrame,
+    *,
+    unit: str = "posts per day",
+    title: str = "",
+    onset: tuple | None = None,
+    log: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """A daily series with every legal event marked and labelled.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Daily values (NaN = unobserved: drawn as a break, never as zero).
+    events : pandas.DataFrame
+        ``date``, ``event_type`` and ``direction`` of the events to mark.
+    unit : str
+        Unit of the y axis.
+    onset : tuple, optional
+        ``(onset, low, high)`` dates: a dashed line and a shaded bootstrap band.
+    log : bool
+        Log y scale (activity spans orders of magnitude).
+    """
+    ax = _ax(ax)
+    ax.plot(series.index, series.to_numpy(dtype=float), color="#08519c", lw=1.2, label="activity")
+    top = np.nanmax(series.to_numpy(dtype=float)) if series.notna().any() else 1.0
+    for i, rec in enumerate(events.sort_values("date").to_dict("records")):
+        colour = DIRECTION_COLOURS.get(rec.get("direction", "neutral"), "#4d4d4d")
+        ax.axvline(rec["date"], color=colour, lw=1, ls="-", alpha=0.8)
+        y = top * (0.9 ** (i % 6)) if log else top * (1 - 0.08 * (i % 6))
+        ax.annotate(
+            str(rec["event_type"]).replace("_", " "),
+            (rec["date"], y),
+            rotation=90,
+            fontsize=7,
+            color=colour,
+            ha="right",
+            va="top",
+        )
+    if onset is not None and onset[0] is not None and not pd.isna(onset[0]):
+        ax.axvline(onset[0], color="black", ls="--", lw=1, label="campaign onset")
+        if onset[1] is not None and not pd.isna(onset[1]):
+            ax.axvspan(
+                onset[1],
+                onset[2] + pd.Timedelta(days=1),
+                color="grey",
+                alpha=0.25,
+                label="onset 95% band",
+            )
+    if log:
+        ax.set_yscale("symlog", linthresh=1)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("date (UTC day)")
+    ax.set_ylabel(unit + (" (log scale)" if log else ""))
+    ax.set_title(title or f"{series.name}: daily activity with legal events")
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    handles = [plt.Line2D([], [], color=c, lw=1) for c in DIRECTION_COLOURS.values()]
+    first = ax.legend(loc="upper left", fontsize=8)
+    ax.add_artist(first)
+    ax.legend(handles, [f"{d} event" for d in DIRECTION_COLOURS], loc="upper right", fontsize=8)
+    return ax
+
+
+def event_time_curves(
+    curves: pd.DataFrame, *, title: str = "", unit: str = "", ax: Axes | None = None
+) -> Axes:
+    """Mean activity in event time with its bootstrap band, one line per group."""
+    ax = _ax(ax, (8, 4))
+    for group, g in curves.groupby("group", sort=False):
+        line = ax.plot(
+            g["tau"], g["mean"], lw=1.5, label=f"{group} (n={int(g['n_cases'].iloc[0])} cases)"
+        )[0]
+        ax.fill_between(g["tau"], g["conf_low"], g["conf_high"], color=line.get_color(), alpha=0.2)
+    ax.axvline(0, color="black", lw=1)
+    ax.axhline(0, color="grey", lw=0.8, ls=":")
+    norm = curves["normalisation"].iloc[0] if len(curves) else ""
+    ax.set_xlabel("days relative to the legal event (τ; 0 = event day)")
+    ax.set_ylabel(
+        unit
+        or ("activity (baseline standard deviations)" if norm == "zscore" else f"activity ({norm})")
+    )
+    ax.set_title(title or "Activity around legal events (mean, 95% case-bootstrap band)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def coefficients(
+    tidy: pd.DataFrame, *, x: str = "tau", title: str = "", ylabel: str = "", ax: Axes | None = None
+) -> Axes:
+    """Point estimates with confidence intervals (e.g. leads-and-lags coefficients)."""
+    ax = _ax(ax, (8, 4))
+    err = np.vstack([tidy["estimate"] - tidy["conf_low"], tidy["conf_high"] - tidy["estimate"]])
+    colours = np.where(tidy[x] < 0, "#2166ac", "#d6604d")
+    for xi, yi, e0, e1, c in zip(tidy[x], tidy["estimate"], err[0], err[1], colours, strict=True):
+        ax.errorbar(xi, yi, yerr=[[e0], [e1]], fmt="o", color=c, ms=4, capsize=2)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(-0.5, color="black", lw=1, ls="--")
+    ax.set_xlabel("days relative to the legal event (τ)")
+    ax.set_ylabel(ylabel or "difference from baseline (baseline SD), 95% CI")
+    ax.set_title(title or "Leads and lags: activity before (blue) and after (red) the event")
+    return ax
+
+
+def cross_correlation(ccf: pd.DataFrame, *, title: str = "", ax: Axes | None = None) -> Axes:
+    """Cross-correlation by lag with the white-noise band."""
+    ax = _ax(ax, (8, 3.5))
+    ax.vlines(ccf["lag"], 0, ccf["ccf"], color="#08519c")
+    ax.plot(ccf["lag"], ccf["ccf"], "o", color="#08519c", ms=3)
+    band = float(ccf["band"].iloc[0])
+    ax.axhspan(-band, band, color="grey", alpha=0.25, label="95% band for no correlation")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("lag in days (negative: activity moves first)")
+    ax.set_ylabel("correlation")
+    ax.set_title(title or "Cross-correlation")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def counterfactual(
+    series: pd.Series,
+    pointwise: pd.DataFrame,
+    event_date: pd.Timestamp,
+    *,
+    unit: str = "posts per day",
+    title: str = "",
+    ax: Axes | None = None,
+) -> Axes:
+    """Observed activity against the forecast without the event (band = 95% interval)."""
+    ax = _ax(ax)
+    ax.plot(series.index, series.to_numpy(dtype=float), color="#08519c", lw=1.2, label="observed")
+    ax.plot(
+        pointwise["date"],
+        pointwise["predicted"],
+        color="#d6604d",
+        lw=1.2,
+        ls="--",
+        label="forecast without the event",
+    )
+    ax.fill_between(
+        pointwise["date"],
+        pointwise["pred_low"],
+        pointwise["pred_high"],
+        color="#d6604d",
+        alpha=0.2,
+        label="95% forecast interval",
+    )
+    ax.axvline(event_date, color="black", lw=1, label="legal event")
+    ax.set_yscale("symlog", linthresh=1)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("date (UTC day)")
+    ax.set_ylabel(unit + " (log scale)")
+    ax.set_title(title or "Activity after the event against its forecast")
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.legend(fontsize=8)
+    return ax
+
+
+def timeline(
+    cases: pd.DataFrame,
+    events: pd.DataFrame,
+    coverage: pd.DataFrame,
+    links: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+) -> Axes:
+    """One row per case: observed spans of its series (bars) and its events (markers)."""
+    order = list(cases.sort_values("case_id")["case_id"])
+    ax = _ax(ax, (10, 0.28 * len(order) + 1.5))
+    ypos = {c: i for i, c in enumerate(order)}
+    spans = links.merge(coverage, on="campaign_id")
+    for rec in spans.to_dict("records"):
+        y = ypos[rec["case_id"]]
+        ax.plot(
+            [rec["first_day"], rec["last_day"]],
+            [y, y],
+            color="#c6dbef",
+            lw=6,
+            solid_capstyle="butt",
+        )
+    for direction, colour in DIRECTION_COLOURS.items():
+        sel = events[events["direction"] == direction]
+        marker = np.where(sel["date_precision"] == "day", "o", "s")
+        for m in ("o", "s"):
+            part = sel[marker == m]
+            ax.scatter(
+                part["date"],
+                part["case_id"].map(ypos),
+                color=colour,
+                s=14,
+                marker=m,
+                zorder=3,
+                label=f"{direction}{' (month/year only)' if m == 's' else ''}",
+            )
+    ax.set_yticks(range(len(order)), order, fontsize=7)
+    ax.set_xlabel("date")
+    ax.set_ylabel("case")
+    ax.set_title("Every case: observed activity (bars) and legal events (markers)")
+    ax.legend(fontsize=7, loc="lower left", ncols=3)
+    return ax
+
+
+def ratios(tidy: pd.DataFrame, ratio: str, *, title: str = "", ax: Axes | None = None) -> Axes:
+    """Forest plot of odds or hazard ratios with 95% intervals (log axis)."""
+    ax = _ax(ax, (7, 0.4 * len(tidy) + 1.5))
+    y = np.arange(len(tidy))[::-1]
+    ax.errorbar(
+        tidy[ratio],
+        y,
+        xerr=[tidy[ratio] - tidy[f"{ratio}_low"], tidy[f"{ratio}_high"] - tidy[ratio]],
+        fmt="o",
+        color="#08519c",
+        capsize=2,
+    )
+    ax.axvline(1, color="grey", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(y, tidy["term"])
+    ax.set_xlabel(f"{ratio.replace('_', ' ')} (log scale), 95% CI")
+    ax.set_title(title or ratio.replace("_", " "))
+    return ax
+
+
+def label_counts(counts: pd.DataFrame, *, title: str = "", ax: Axes | None = None) -> Axes:
+    """Bar chart of timing labels (number of event–series pairs)."""
+    ax = _ax(ax, (7, 3))
+    ax.bar(
+        counts["label"],
+        counts["n"],
+        color=[LABEL_COLOURS.get(lbl, "grey") for lbl in counts["label"]],
+    )
+    ax.set_ylabel("event–series pairs (count)")
+    ax.set_xlabel("timing label")
+    ax.set_title(title or "Did activity rise before or after each legal event?")
+    return ax

@@ -1,0 +1,114 @@
+"""Every project notebook runs with papermill on small data and records its headline numbers."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis import config
+from analysis.datasets import save_study
+from analysis.simulate import simulate_study
+
+NOTEBOOKS = config.NOTEBOOKS_DIR
+
+
+@pytest.fixture(scope="module")
+def sim_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("sim_study")
+    sim = simulate_study(12, events_per_case=2, n_days=500, lead=14, seed=7)
+    save_study(sim.study, folder, fmt="parquet")
+    return folder
+
+
+def _execute(name: str, tmp_path: Path, **parameters) -> dict:
+    import papermill as pm
+
+    results = tmp_path / f"{name}.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm.execute_notebook(
+            str(NOTEBOOKS / f"{name}.ipynb"),
+            str(tmp_path / f"{name}.out.ipynb"),
+            parameters={**parameters, "results_path": str(results)},
+            cwd=str(tmp_path),
+            kernel_name="python3",
+            progress_bar=False,
+        )
+    return json.loads(results.read_text())
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_notebooks_are_committed_clean_with_one_parameters_cell(path):
+    book = nbformat.read(path, as_version=4)
+    code = [c for c in book.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert sum("parameters" in c.metadata.get("tags", []) for c in book.cells) == 1
+    assert book.cells[0].cell_type == "markdown" and book.cells[0].source.startswith("# ")
+
+
+def test_00_data_overview(sim_dir, tmp_path):
+    assert _execute("00_data_overview", tmp_path, data_dir=str(sim_dir)) == {
+        "cases": 12,
+        "legal_events": 24,
+        "day_precision_events": 24,
+        "series": 12,
+        "series_with_gaps": 0,
+    }
+
+
+def test_10_case_study(sim_dir, tmp_path):
+    out = _execute(
+        "10_case_study",
+        tmp_path,
+        data_dir=str(sim_dir),
+        case_id="case_00001",
+        n_boot=199,
+        onset_boot=19,
+    )
+    assert out["case_id"] == "case_00001" and out["series"] == "case_00001"
+    assert out["events_labelled"] == 3  # the incident and two legal events
+    assert out["labels"].get("followed", 0) >= 2  # planted: a rise on each event day
+    assert out["key_event"].startswith("case_00001:") and out["level_change_pct"] > 50
+
+
+def test_20_event_study(sim_dir, tmp_path):
+    out = _execute(
+        "20_event_study",
+        tmp_path,
+        data_dir=str(sim_dir),
+        event_type="charge",
+        window=14,
+        n_boot=199,
+        n_draws=199,
+    )
+    assert out["n_cases"] == 12 and out["n_draws"] == 199
+    assert 0 < out["placebo_p_post"] <= 1 and 0 <= out["pre_test_p"] <= 1
+
+
+def test_30_lead_lag(sim_dir, tmp_path):
+    out = _execute("30_lead_lag", tmp_path, data_dir=str(sim_dir), lags=[1])
+    assert out["tests"] == 24 and out["lags"] == [1]
+
+
+def test_40_outcomes_on_the_bundled_data(processed_dir, tmp_path):
+    out = _execute("40_outcomes", tmp_path, data_dir=str(processed_dir))
+    assert out["cox_events"] >= 5 and out["cox_hr_low"] < out["cox_hr"] < out["cox_hr_high"]
+    assert out["logit_n"] > 30
+
+
+def test_41_kelley_simmons_replication(raw_dir, tmp_path):
+    out = _execute(
+        "41_kelley_simmons_replication",
+        tmp_path,
+        reference_dir=str(raw_dir / "reference" / "kelley_simmons_2015"),
+    )
+    assert out == {
+        "models_matched": 8,
+        "models": 8,
+        "hr_inreport_model_3_1": 5.7056,
+        "robust_se_model_3_1": 0.5915,
+    }

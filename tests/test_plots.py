@@ -1,0 +1,75 @@
+"""Figures: titles, labelled axes with units, events marked, uncertainty drawn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis import plots
+from analysis.event_study import event_time_curves, leads_lags
+from analysis.simulate import simulate_study
+
+
+def _labelled(ax) -> None:
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_series_with_events_marks_every_event_and_keeps_gaps():
+    days = pd.date_range("2024-01-01", periods=60)
+    values = np.arange(60, dtype=float)
+    values[20:25] = np.nan
+    series = pd.Series(values, index=days, name="free_ana")
+    events = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-01-10", "2024-02-01"]),
+            "event_type": ["arrest", "release"],
+            "direction": ["unfavourable", "favourable"],
+        }
+    )
+    onset = (pd.Timestamp("2024-01-05"), pd.Timestamp("2024-01-04"), pd.Timestamp("2024-01-07"))
+    ax = plots.series_with_events(series, events, unit="views per day", onset=onset)
+    _labelled(ax)
+    assert "views per day" in ax.get_ylabel()
+    ydata = ax.get_lines()[0].get_ydata()
+    assert np.isnan(ydata[20:25]).all()  # a gap is drawn as a break, not as zero
+    vlines = {pd.Timestamp(line.get_xdata()[0]).date() for line in ax.get_lines()[1:]}
+    assert {pd.Timestamp("2024-01-10").date(), pd.Timestamp("2024-02-01").date()} <= vlines
+    assert [t.get_text() for t in ax.texts] == ["arrest", "release"]
+    assert ax.patches  # the onset band
+
+
+def test_event_time_curves_draw_a_band_per_group():
+    sim = simulate_study(12, seed=1)
+    curves = event_time_curves(sim.study, window=10, by=None, n_boot=99)
+    ax = plots.event_time_curves(curves)
+    _labelled(ax)
+    assert len(ax.collections) == 1  # the bootstrap band
+    assert "baseline standard deviations" in ax.get_ylabel()
+
+
+def test_coefficients_and_ratios_show_intervals():
+    res = leads_lags(simulate_study(12, seed=2).study, window=5, baseline_days=10)
+    ax = plots.coefficients(res.tidy())
+    _labelled(ax)
+    assert len(ax.containers) == 11  # one error bar per τ
+    tidy = pd.DataFrame(
+        {
+            "term": ["x"],
+            "hazard_ratio": [2.0],
+            "hazard_ratio_low": [1.5],
+            "hazard_ratio_high": [3.0],
+        }
+    )
+    ax2 = plots.ratios(tidy, "hazard_ratio")
+    assert ax2.get_title() and "hazard ratio" in ax2.get_xlabel() and ax2.get_xscale() == "log"
+
+
+def test_timeline_and_labels():
+    sim = simulate_study(4, seed=3)
+    study = sim.study
+    ax = plots.timeline(study.cases, study.legal_events, study.coverage(), study.case_campaigns())
+    _labelled(ax)
+    counts = pd.DataFrame({"label": ["preceded", "followed"], "n": [3, 5]})
+    ax2 = plots.label_counts(counts)
+    _labelled(ax2)
+    assert [p.get_height() for p in ax2.patches] == [3, 5]

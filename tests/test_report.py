@@ -1,0 +1,199 @@
+"""The report batch: parameter checks, caching, failure isolation, killed workers, Dask, HTML."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from analysis import report
+from analysis.report import ReportConfigError, load_runs, run_batch, validate_parameters
+
+HOSTILE = "<script>alert('x')</script>"
+
+
+def _notebook(path: Path, params: str, body: str) -> Path:
+    book = nbformat.v4.new_notebook()
+    book.metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+    }
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    book.cells = [nbformat.v4.new_markdown_cell("# Fixture"), cell, nbformat.v4.new_code_cell(body)]
+    nbformat.write(book, path)
+    return path
+
+
+@pytest.fixture
+def batch(tmp_path):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(
+        nbs / "ok.ipynb",
+        'value = 1\nlabel = "x"\ndata_dir = ""\nresults_path = "results.json"',
+        "from analysis import narrative\nprint('value is', value)\n"
+        "narrative.save_headlines(results_path, value=value * 2, label=label)",
+    )
+    _notebook(
+        nbs / "fail.ipynb",
+        'results_path = "results.json"',
+        "raise ValueError('planted failure for the test')",
+    )
+    _notebook(
+        nbs / "kill.ipynb",
+        'results_path = "results.json"',
+        "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)",
+    )
+    runs = {
+        "runs": [
+            {
+                "notebook": "ok",
+                "parameters": {"value": 1, "label": HOSTILE},
+                "title": f"OK {HOSTILE}",
+            },
+            {"notebook": "ok", "parameters": {"value": 5}, "id": "ok-five"},
+            {"notebook": "fail"},
+        ]
+    }
+    (nbs / "reports.yaml").write_text(yaml.safe_dump(runs))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "cases.csv").write_text("case_id\n")
+    return {"nbs": nbs, "data": data, "out": tmp_path / "reports", "yaml": nbs / "reports.yaml"}
+
+
+def _run(batch, **kw):
+    runs = load_runs(batch["yaml"], batch["nbs"])
+    return run_batch(
+        runs,
+        data_dir=batch["data"],
+        out_dir=batch["out"],
+        notebooks_dir=batch["nbs"],
+        workers=2,
+        progress=False,
+        **kw,
+    )
+
+
+def test_a_failing_run_is_isolated_and_kept_and_the_rest_finish(batch):
+    result = _run(batch)
+    by_id = {r["run"]["run_id"]: r for r in result.records}
+    assert [r["status"] for r in result.records] == ["ok", "ok", "failed"]
+    assert by_id["fail"]["error"] == "ValueError: planted failure for the test"
+    fail_dir = batch["out"] / "runs" / "fail"
+    partial = nbformat.read(fail_dir / "notebook.ipynb", as_version=4)
+    assert any(o.get("ename") == "ValueError" for c in partial.cells for o in c.get("outputs", []))
+    assert (fail_dir / "report.html").is_file() and not (fail_dir / "results.json").exists()
+    assert json.loads((batch["out"] / "runs" / "ok-five" / "results.json").read_text()) == {
+        "value": 10,
+        "label": "x",
+    }
+    page = result.index.read_text()
+    assert "ValueError: planted failure for the test" in page and "class='failed'" in page
+
+
+def test_unchanged_runs_are_cached_and_changes_rerun(batch):
+    _run(batch)
+    again = _run(batch)
+    assert again.counts == {"ok": 0, "failed": 1, "cached": 2}  # the failed run is retried
+    forced = _run(batch, force=True)
+    assert forced.counts["cached"] == 0 and forced.counts["ok"] == 2
+    runs = yaml.safe_load(batch["yaml"].read_text())
+    runs["runs"][1]["parameters"]["value"] = 6
+    batch["yaml"].write_text(yaml.safe_dump(runs))
+    changed = _run(batch)
+    assert changed.counts == {"ok": 1, "failed": 1, "cached": 1}
+    (batch["data"] / "cases.csv").write_text("case_id\nnew\n")  # the data changed
+    assert _run(batch).counts["cached"] == 0
+
+
+def test_index_escapes_data_values_and_reports_are_offline(batch):
+    result = _run(batch)
+    page = result.index.read_text()
+    assert HOSTILE not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    html = (batch["out"] / "runs" / "ok-five" / "report.html").read_text()
+    assert "value is 5" in html
+    assert "<script" not in html and not re.search(r"(?:src|href)=\"https?://", html)
+    assert "def " not in html  # code is hidden by default
+
+
+def test_show_code_keeps_the_code(batch):
+    _run(batch, show_code=True)
+    assert "save_headlines" in (batch["out"] / "runs" / "ok-five" / "report.html").read_text()
+
+
+def test_a_killed_worker_fails_only_its_run_and_leaves_no_half_files(batch):
+    runs = yaml.safe_load(batch["yaml"].read_text())
+    runs["runs"].append({"notebook": "kill"})
+    batch["yaml"].write_text(yaml.safe_dump(runs))
+    result = _run(batch)
+    by_id = {r["run"]["run_id"]: r for r in result.records}
+    assert by_id["kill"]["status"] == "failed" and "worker process" in by_id["kill"]["error"]
+    assert by_id["ok-five"]["status"] == "ok"
+    leftovers = [p for p in batch["out"].rglob("*") if p.name.endswith((".tmp", ".partial"))]
+    assert leftovers == []
+    assert "</html>" in result.index.read_text()
+
+
+def test_dask_gives_the_same_results(batch):
+    distributed = pytest.importorskip("distributed")
+    local = _run(batch)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = _run(batch, force=True, scheduler=cluster.scheduler_address)
+    assert [r["status"] for r in remote.records] == [r["status"] for r in local.records]
+    assert [r["headlines"] for r in remote.records] == [r["headlines"] for r in local.records]
+
+
+def test_parameters_are_checked_before_anything_runs(batch, tmp_path):
+    ok = batch["nbs"] / "ok.ipynb"
+    assert validate_parameters(ok, {"value": 3}) == []
+    problems = validate_parameters(ok, {"valeu": 3, "label": 7})
+    assert problems[0].startswith("ok.ipynb: unknown parameter 'valeu' (did you mean 'value'?)")
+    assert (
+        problems[1]
+        == "ok.ipynb: parameter 'label' = 7 is a int; expected a str like its default 'x'"
+    )
+    bad = {
+        "runs": [
+            {"notebook": "ok", "parameters": {"valeu": 3}},
+            {"notebook": "nope"},
+            {"notebook": "ok", "id": "../../x"},
+            {"notebook": "ok", "parameters": {"data_dir": "/etc"}},
+        ]
+    }
+    batch["yaml"].write_text(yaml.safe_dump(bad))
+    with pytest.raises(ReportConfigError) as info:
+        load_runs(batch["yaml"], batch["nbs"])
+    text = str(info.value)
+    assert "unknown parameter 'valeu'" in text and "no notebook 'nope'" in text
+    assert "run id '../../x' is not a safe folder name" in text and "set by the batch" in text
+    assert not batch["out"].exists()
+
+
+def test_parameter_cells_must_hold_literals(tmp_path):
+    nb = _notebook(
+        tmp_path / "evil.ipynb", "value = __import__('os').getcwd()\nresults_path = 'r'", "pass"
+    )
+    with pytest.raises(ReportConfigError, match="parameter value is not a literal"):
+        validate_parameters(nb, {})
+
+
+def test_case_ids_in_runs_must_be_slugs(batch):
+    _notebook(batch["nbs"] / "case.ipynb", 'case_id = "a"\nresults_path = "r.json"', "pass")
+    batch["yaml"].write_text(
+        yaml.safe_dump({"runs": [{"notebook": "case", "parameters": {"case_id": "../../etc"}}]})
+    )
+    with pytest.raises(ReportConfigError, match=r"case_id '\.\./\.\./etc' is not a slug"):
+        load_runs(batch["yaml"], batch["nbs"])
+
+
+def test_the_project_run_list_is_valid():
+    runs = load_runs()
+    assert len({r.run_id for r in runs}) == len(runs) > 20
+    assert all(report.RUN_ID_RE.match(r.run_id) for r in runs)

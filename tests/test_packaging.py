@@ -73,3 +73,23 @@ def test_generated_and_third_party_data_are_ignored():
     ignore = (ROOT / ".gitignore").read_text().splitlines()
     assert "data/raw/*" in ignore and "!data/raw/curated/" in ignore
     assert "data/processed/*" in ignore and "reports/" in ignore
+
+
+def test_every_third_party_import_of_the_package_is_declared():
+    import ast
+    import sys
+
+    declared = {
+        re.split(r"[<>=!~\[ ]", d)[0].lower() for d in _pyproject()["project"]["dependencies"]
+    }
+    distribution = {"yaml": "pyyaml", "nbformat": "nbformat", "IPython": "ipykernel"}
+    imported = set()
+    for path in (ROOT / "src" / "analysis").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "analysis"}
+    missing = {m for m in third_party if distribution.get(m, m).lower() not in declared}
+    assert not missing, f"imported but not declared in pyproject.toml: {sorted(missing)}"

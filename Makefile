@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export MPLBACKEND ?= Agg
 
-.PHONY: help setup data prepare validate reports test lint format kernel clean
+.PHONY: help setup data prepare validate reports bench test lint format kernel clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,6 +35,9 @@ validate: $(STAMP) ## Validate data/processed (or DATA=folder) and print its cov
 reports: prepare ## Run the main job: every notebook on the real data -> reports/index.html
 	$(PY) -m analysis validate > /dev/null
 	$(PY) -m analysis report
+
+bench: prepare ## Time the main job and hot paths against their baselines -> benchmarks/results.md
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 test: $(STAMP) ## Run the whole test suite
 	$(PY) -m pytest

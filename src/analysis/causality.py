@@ -92,14 +92,25 @@ def _lags(a: np.ndarray, p: int) -> np.ndarray:
 
 
 def _rss(
-    design: np.ndarray, target: np.ndarray, rtol: float = 1e-10
+    design: np.ndarray, target: np.ndarray, rtol: float = 1e-13
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Residual sums of squares of batched least squares, and a full-rank flag."""
-    q, r = np.linalg.qr(design)
-    diag = np.abs(np.diagonal(r, axis1=1, axis2=2))
-    full = diag.min(axis=1) > rtol * np.maximum(diag.max(axis=1), 1e-300)
-    fitted = np.einsum("snk,sk->sn", q, np.einsum("snk,sn->sk", q, target))
-    resid = target - fitted
+    """Residual sums of squares of batched least squares, and a full-rank flag.
+
+    Solves the normal equations with batched ``matmul``/``solve`` (a few BLAS calls for
+    all series at once) after scaling each column to unit length, then computes the
+    residuals directly, so the sums are as accurate as a QR solution for designs of
+    ordinary conditioning (checked against statsmodels to 1e-8 in the tests).
+    """
+    scale = np.sqrt(np.einsum("snk,snk->sk", design, design))
+    scale = np.where(scale > 0, scale, 1.0)
+    X = design / scale[:, None, :]
+    xtx = np.matmul(X.transpose(0, 2, 1), X)
+    xty = np.matmul(X.transpose(0, 2, 1), target[:, :, None])
+    eig = np.linalg.eigvalsh(xtx)
+    full = eig[:, 0] > rtol * np.maximum(eig[:, -1], 1e-300)
+    safe = np.where(full[:, None, None], xtx, np.eye(xtx.shape[1]))
+    beta = np.linalg.solve(safe, xty)
+    resid = target - np.matmul(X, beta)[:, :, 0]
     return np.einsum("sn,sn->s", resid, resid), full
 
 

@@ -15,6 +15,7 @@ as one :class:`~analysis.errors.DataError`. Things that are valid but worth a lo
 
 from __future__ import annotations
 
+import csv
 import difflib
 import io
 import os
@@ -98,12 +99,48 @@ def read_raw(path: Path) -> pd.DataFrame:
     if suffix == ".xlsx":
         try:
             frame = pd.read_excel(path, dtype=object, engine="openpyxl")
+            formulas = _excel_formulas(path)
         except Exception as exc:
             raise DataError(
                 [Failure(str(path), None, None, "", f"an .xlsx workbook ({exc})")]
             ) from exc
+        if formulas:
+            raise DataError(
+                [
+                    Failure(
+                        str(path),
+                        row,
+                        column,
+                        text,
+                        "a value, not a formula (copy the column and paste it back as values)",
+                    )
+                    for row, column, text in formulas
+                ]
+            )
         return frame.map(_excel_cell)
     raise DataError([Failure(str(path), None, None, suffix, "a .csv, .parquet or .xlsx file")])
+
+
+def _excel_formulas(path: Path) -> list[tuple[int, str, str]]:
+    """(row, column name, formula) of every formula cell on the first sheet.
+
+    pandas reads a formula's cached result, which is empty when the workbook was written
+    by a program that does not compute formulas: a count would silently become an
+    unobserved day. Formulas are therefore refused.
+    """
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(path, read_only=True, data_only=False).worksheets[0]
+    found = []
+    header: list[str] = []
+    for r, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if r == 1:
+            header = [str(v) for v in row]
+            continue
+        for c, value in enumerate(row):
+            if isinstance(value, str) and value.startswith("="):
+                found.append((r, header[c] if c < len(header) else f"column {c + 1}", value))
+    return found
 
 
 def _excel_cell(value: object) -> object:
@@ -151,6 +188,15 @@ def _read_csv(path: Path) -> pd.DataFrame:
                         )
                     ]
                 )
+    names = next(csv.reader([header]))
+    repeated = sorted({n.strip() for n in names if [m.strip() for m in names].count(n.strip()) > 1})
+    if repeated:
+        raise DataError(
+            [
+                Failure(name, 1, col, col, "each column name once in the header row")
+                for col in repeated
+            ]
+        )
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.ParserError as exc:
@@ -282,10 +328,24 @@ def _parse_event_dates(
     return dates.astype("datetime64[ns]")
 
 
+#: Spellings of "not observed" that spreadsheets and R/pandas write; read as NaN (warned).
+MISSING_SPELLINGS = frozenset({"na", "n/a", "nan", "null", "none", "#n/a"})
+
+
 def _parse_values(column: pd.Series, file: str, failures: list[Failure]) -> pd.Series:
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         return column.astype("float64")
     text = _as_text(column).str.strip()
+    spelled = text.str.lower().isin(MISSING_SPELLINGS)
+    if spelled.any():
+        first = int(text.index[spelled][0]) + 2
+        warnings.warn(
+            f"{file}: {int(spelled.sum())} value(s) written as {text[spelled].iloc[0]!r} "
+            f"(first on row {first}) were read as unobserved days",
+            DataWarning,
+            stacklevel=2,
+        )
+        text = text.mask(spelled, "")
     numbers = pd.to_numeric(text.where(text != ""), errors="coerce")
     for idx in text.index[(text != "") & numbers.isna()]:
         failures.append(

@@ -205,3 +205,40 @@ def major_event_types(study: Study, min_cases: int = 5, window: int = 14) -> lis
     usable = t[t["label"] != "insufficient data"]
     per_type = usable.groupby("event_type")["case_id"].nunique()
     return sorted(per_type[per_type >= min_cases].index)
+
+
+def link(url: object, text: object | None = None) -> str:
+    """An HTML link when ``url`` is http(s); otherwise the escaped text, never a link.
+
+    A ``javascript:`` or ``data:`` URL from the data is shown as plain text, so it can
+    never run in a reader's browser.
+    """
+    label = html.escape(str(text if text is not None else url or ""), quote=False)
+    if isinstance(url, str) and re.match(r"^https?://[^\s\"'<>]+$", url.strip()):
+        href = html.escape(url.strip(), quote=True)
+        return f'<a href="{href}" rel="noopener noreferrer">{label}</a>'
+    return label
+
+
+def sources_table(study: Study, case_id: str) -> str:
+    """HTML table of a case's legal events with their cited sources (links only for http(s))."""
+    ev = study.legal_events[study.legal_events["case_id"] == case_id].sort_values("date")
+    rows = []
+    for rec in ev.to_dict("records"):
+        title = (
+            rec.get("source_title")
+            if isinstance(rec.get("source_title"), str)
+            else rec.get("source_url")
+        )
+        rows.append(
+            "<tr>"
+            f"<td>{pd.Timestamp(rec['date']):%Y-%m-%d} ({html.escape(rec['date_precision'])})</td>"
+            f"<td>{html.escape(str(rec['event_type']))}</td><td>{html.escape(str(rec['direction']))}</td>"
+            f"<td>{html.escape(str(rec.get('description') or ''), quote=False)}</td>"
+            f"<td>{link(rec.get('source_url'), title or '')}</td>"
+            "</tr>"
+        )
+    head = (
+        "<tr><th>date</th><th>event</th><th>direction</th><th>description</th><th>source</th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"

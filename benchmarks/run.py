@@ -1,0 +1,545 @@
+"""Benchmarks: the main job and the hot paths against what users would do instead.
+
+Run with ``make bench`` (or ``python benchmarks/run.py [--quick] [--only NAME]``).
+Each benchmark times ours (A) and the baseline (B) in the same run, interleaved
+A B A B, and reports medians and the ratio baseline / ours. Results go to
+``benchmarks/results.md`` with the machine's cores and memory. Nothing here is a test:
+a slow machine changes the numbers, not the outcome of ``make test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+@dataclass
+class Row:
+    name: str
+    baseline: str
+    ours_s: float | None
+    base_s: float | None
+    goal: str
+    met: str
+    notes: str = ""
+    scaling: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> str:
+        if self.ours_s and self.base_s:
+            return f"{self.base_s / self.ours_s:.1f}×"
+        return "—"
+
+
+def abab(ours: Callable[[], object], base: Callable[[], object], reps: int) -> tuple[float, float]:
+    """Median seconds of ``ours`` and ``base``, interleaved A B A B … ``reps`` times each."""
+    a, b = [], []
+    for _ in range(reps):
+        t = time.perf_counter()
+        ours()
+        a.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        base()
+        b.append(time.perf_counter() - t)
+    return statistics.median(a), statistics.median(b)
+
+
+def timed(fn: Callable[[], object], reps: int = 3) -> float:
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return statistics.median(out)
+
+
+def peak_rss_mb(code: str, env: dict | None = None) -> tuple[float, float, str]:
+    """(seconds, peak resident memory in MB, stdout) of Python code in a new process."""
+    wrapper = textwrap.dedent(
+        f"""
+        import resource, sys
+        exec(compile({code!r}, "<bench>", "exec"), {{"__name__": "__bench__"}})
+        print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+        """
+    )
+    t = time.perf_counter()
+    proc = subprocess.run(
+        [PY, "-c", wrapper],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    seconds = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    kb = int(proc.stderr.rsplit("PEAK_KB", 1)[1].split()[0])
+    return seconds, kb / 1024, proc.stdout
+
+
+# --------------------------------------------------------------------------- posts
+
+
+def write_posts(path: Path, n: int, seed: int = 0) -> Path:
+    """A CSV of ``n`` posts (ISO timestamps with offsets, text with hashtags)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(seed)
+    chunk = 1_000_000
+    tags = np.array(
+        [
+            "#IchBinHanna text",
+            "#WissZeitVG text",
+            "#FristIstFrust more",
+            "plain words",
+            "#ichbinhanna",
+        ]
+    )
+    with pacsv.CSVWriter(
+        path, pa.schema([("created_at", pa.string()), ("text", pa.string())])
+    ) as writer:
+        for lo in range(0, n, chunk):
+            m = min(chunk, n - lo)
+            secs = rng.integers(0, 3 * 365 * 86400, m)
+            stamps = (np.datetime64("2020-01-01T00:00:00") + secs.astype("timedelta64[s]")).astype(
+                str
+            )
+            stamps = np.char.add(stamps, "Z")
+            text = tags[rng.integers(0, len(tags), m)]
+            writer.write_table(pa.table({"created_at": stamps, "text": text}))
+    return path
+
+
+COUNT_OURS = """
+from analysis.ingest import count_posts
+d = count_posts({path!r}, campaigns={{"ichbinhanna": ["#ichbinhanna"], "law": ["#wisszeitvg", "#frististfrust"]}},
+                match_column="text", memory_limit={limit!r})
+print(int(d["value"].sum()))
+"""
+
+COUNT_PANDAS = """
+import pandas as pd
+d = pd.read_csv({path!r})
+day = pd.to_datetime(d["created_at"], utc=True).dt.floor("D")
+low = d["text"].str.lower()
+a = day[low.str.contains("#ichbinhanna", regex=False)].value_counts()
+b = day[low.str.contains("#wisszeitvg", regex=False) | low.str.contains("#frististfrust", regex=False)].value_counts()
+print(int(a.sum() + b.sum()))
+"""
+
+
+def bench_count(tmp: Path, quick: bool) -> list[Row]:
+    n = 1_000_000 if quick else 10_000_000
+    scaling = []
+    for size in [10**5, 10**6] if quick else [10**5, 10**6, 10**7]:
+        p = write_posts(tmp / f"posts_{size}.csv", size)
+        t_ours, rss, _ = peak_rss_mb(COUNT_OURS.format(path=str(p), limit="300MB"))
+        scaling.append(f"{size:,} posts: {t_ours:.1f} s, peak {rss:.0f} MB")
+    path = tmp / f"posts_{n}.csv"
+    ours_t, base_t, ours_rss, base_rss = [], [], [], []
+    for _ in range(2):
+        t, rss, out_a = peak_rss_mb(COUNT_OURS.format(path=str(path), limit="300MB"))
+        ours_t.append(t)
+        ours_rss.append(rss)
+        t, rss, out_b = peak_rss_mb(COUNT_PANDAS.format(path=str(path)))
+        base_t.append(t)
+        base_rss.append(rss)
+    same = out_a.strip() == out_b.strip()
+    o, b = statistics.median(ours_t), statistics.median(base_t)
+    peak = max(ours_rss)
+    rows = [
+        Row(
+            f"count {n:,} posts (CSV, {path.stat().st_size / 1e6:.0f} MB) into daily counts per campaign",
+            "pandas read_csv + to_datetime + groupby",
+            o,
+            b,
+            "≥ 2.5× faster, peak ≤ 300 MB",
+            "yes" if b / o >= 2.5 and peak <= 300 else "no",
+            f"peak RSS ours {peak:.0f} MB vs pandas {max(base_rss):.0f} MB; same totals: {same}",
+            scaling,
+        )
+    ]
+    # An archive 4x larger than the memory we allow.
+    limit_mb = 128 if not quick else 64
+    big = path
+    factor = big.stat().st_size / (limit_mb * 1e6)
+    t, rss, _ = peak_rss_mb(
+        COUNT_OURS.format(path=str(big), limit=f"{limit_mb}MB"),
+        env={"PP_MEMORY_LIMIT": f"{limit_mb}MB"},
+    )
+    _, floor_rss, _ = peak_rss_mb("import analysis.ingest, duckdb, pandas")
+    rows.append(
+        Row(
+            f"count an archive {factor:.1f}× larger than PP_MEMORY_LIMIT={limit_mb}MB",
+            "—",
+            t,
+            None,
+            "finishes, memory within the limit",
+            "yes" if rss - floor_rss <= limit_mb else "no",
+            f"peak RSS {rss:.0f} MB = {floor_rss:.0f} MB interpreter and libraries + {rss - floor_rss:.0f} MB of work",
+        )
+    )
+    return rows
+
+
+# --------------------------------------------------------------------------- granger
+
+
+def bench_granger(quick: bool) -> list[Row]:
+    from statsmodels.tsa.stattools import grangercausalitytests
+
+    from analysis.causality import granger_f
+
+    S = 200 if quick else 1000
+    T = 1000
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(S, T))
+    y = np.zeros((S, T))
+    for t in range(2, T):
+        y[:, t] = 0.3 * y[:, t - 1] + 0.2 * x[:, t - 2] + rng.normal(size=S)
+    sample = 50
+
+    def ours():
+        for lag in range(1, 15):
+            granger_f(y, x, lag)
+            granger_f(x, y, lag)
+
+    def base():  # statsmodels on `sample` series, both directions, lags 1-14
+        for s in range(sample):
+            grangercausalitytests(np.column_stack([y[s], x[s]]), 14)
+            grangercausalitytests(np.column_stack([x[s], y[s]]), 14)
+
+    o, b_sample = abab(ours, base, 2)
+    b = b_sample * S / sample
+    ref = grangercausalitytests(np.column_stack([y[0], x[0]]), 14)
+    diff = max(
+        abs(granger_f(y[:1], x[:1], lag)["f_stat"][0] - ref[lag][0]["ssr_ftest"][0])
+        for lag in range(1, 15)
+    )
+    scaling = []
+    for n in (100, 300, 1000):
+        scaling.append(
+            f"{n} series: {timed(lambda n=n: [granger_f(y[:n], x[:n], lag) for lag in range(1, 15)], 1) * 2:.1f} s"
+        )
+    return [
+        Row(
+            f"Granger both directions, {S:,} series × {T:,} days, lags 1–14",
+            f"statsmodels grangercausalitytests loop (timed on {sample} series, × {S // sample})",
+            o,
+            b,
+            "≥ 10×, same F statistics",
+            "yes" if b / o >= 10 and diff < 1e-8 else "no",
+            f"largest |ΔF| vs statsmodels on series 0, lags 1–14: {diff:.1e}",
+            scaling,
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- studies
+
+
+def bench_studies(quick: bool) -> list[Row]:
+    from analysis.event_study import event_time_curves, leads_lags, placebo_test
+    from analysis.simulate import simulate_study
+    from analysis.timing import TimingRule, timing_table
+
+    def pipeline(study):
+        timing_table(study, TimingRule())
+        event_time_curves(study, window=28, by=None)
+        leads_lags(study)
+        placebo_test(study, n_draws=1000)
+
+    scaling = []
+    sizes = [100, 300] if quick else [100, 1000, 3000]
+    studies = {}
+    for n in sizes:
+        studies[n] = simulate_study(n, n_days=3 * 365, seed=1).study
+        scaling.append(f"{n:,} cases: {timed(lambda s=studies[n]: pipeline(s), 1):.1f} s")
+    n = 300 if quick else 1000
+    study = studies.get(n) or simulate_study(n, n_days=3 * 365, seed=1).study
+    o = timed(lambda: pipeline(study), 3)
+    return [
+        Row(
+            f"timing labels + event study + 1,000 placebo draws, {n:,} cases × 3 years",
+            "—",
+            o,
+            None,
+            "≤ 10 s",
+            "yes" if o <= 10 else "no",
+            "timing_table (999 bootstrap replicates), event_time_curves, leads_lags, placebo_test(n_draws=1000)",
+            scaling,
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+def _subset_yaml(tmp: Path, n_runs: int) -> tuple[Path, list]:
+    from analysis.report import load_runs
+
+    runs = load_runs()
+    chosen = (
+        runs[:1]
+        + [r for r in runs if r.notebook == "10_case_study"][: max(0, n_runs - 4)]
+        + [
+            r
+            for r in runs
+            if r.notebook in ("20_event_study", "30_lead_lag", "41_kelley_simmons_replication")
+        ][:3]
+    )
+    nbs = tmp / "notebooks"
+    shutil.copytree(ROOT / "notebooks", nbs)
+    import yaml
+
+    entries = [
+        {
+            "notebook": r.notebook,
+            "parameters": r.parameters,
+            "id": r.run_id,
+            "title": r.title,
+            "inputs": list(r.inputs),
+        }
+        for r in chosen
+    ]
+    (nbs / "reports.yaml").write_text(yaml.safe_dump({"runs": entries}))
+    return nbs / "reports.yaml", chosen
+
+
+def shell_loop(runs, nbs: Path, out: Path, data_dir: Path) -> None:
+    """What a user would do: one papermill CLI and one nbconvert CLI per run."""
+    bindir = Path(PY).parent
+    out.mkdir(parents=True, exist_ok=True)
+    for r in runs:
+        nb_out = out / f"{r.run_id}.ipynb"
+        args = [
+            str(bindir / "papermill"),
+            str(nbs / f"{r.notebook}.ipynb"),
+            str(nb_out),
+            "--no-progress-bar",
+        ]
+        params = {**r.parameters, "results_path": str(out / f"{r.run_id}.json")}
+        if r.notebook != "41_kelley_simmons_replication":
+            params["data_dir"] = str(data_dir)
+        for k, v in params.items():
+            args += ["-y", json.dumps({k: v})]
+        subprocess.run(args, check=True, capture_output=True, cwd=out)
+        subprocess.run(
+            [str(bindir / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(nb_out)],
+            check=True,
+            capture_output=True,
+        )
+
+
+def bench_batch(tmp: Path, quick: bool) -> list[Row]:
+    data_dir = ROOT / "data" / "processed"
+    n_runs = 6 if quick else 12
+    yaml_path, runs = _subset_yaml(tmp, n_runs)
+    out = tmp / "reports"
+    cmd = [
+        PY,
+        "-m",
+        "analysis",
+        "report",
+        "--runs",
+        str(yaml_path),
+        "--out",
+        str(out),
+        "--data",
+        str(data_dir),
+        "--quiet",
+    ]
+
+    def ours():
+        subprocess.run([*cmd, "--force"], check=True, capture_output=True)
+
+    def base():
+        shell_loop(runs, yaml_path.parent, tmp / "loop", data_dir)
+
+    o, b = abab(ours, base, 2)
+    cached = timed(lambda: subprocess.run(cmd, check=True, capture_output=True), 3)
+    rows = [
+        Row(
+            f"report batch, {len(runs)} runs of the bundled data",
+            "shell loop: papermill CLI + jupyter nbconvert per run",
+            o,
+            b,
+            "≥ 3× faster",
+            "yes" if b / o >= 3 else "no",
+            f"{os.cpu_count()} worker processes",
+        ),
+        Row(
+            f"same batch, nothing changed ({len(runs)} runs)",
+            "the same shell loop",
+            cached,
+            b,
+            "≥ 50× faster",
+            "yes" if b / cached >= 50 else "no",
+            "every run skipped by the cache",
+        ),
+    ]
+    # Per-run overhead: a trivial notebook through the batch vs kernel start + imports.
+    tiny = tmp / "tiny"
+    tiny.mkdir()
+    import nbformat
+
+    book = nbformat.v4.new_notebook()
+    book.metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+    }
+    cell = nbformat.v4.new_code_cell('data_dir = ""\nresults_path = "results.json"')
+    cell.metadata["tags"] = ["parameters"]
+    book.cells = [cell, nbformat.v4.new_code_cell("import analysis, pandas\nprint(1)")]
+    nbformat.write(book, tiny / "tiny.ipynb")
+    import yaml
+
+    (tiny / "reports.yaml").write_text(
+        yaml.safe_dump({"runs": [{"notebook": "tiny", "id": f"t{i}"} for i in range(8)]})
+    )
+    tcmd = [
+        PY,
+        "-m",
+        "analysis",
+        "report",
+        "--runs",
+        str(tiny / "reports.yaml"),
+        "--out",
+        str(tmp / "tiny_out"),
+        "--data",
+        str(data_dir),
+        "--quiet",
+        "--force",
+        "--workers",
+        "1",
+    ]
+    floor_code = textwrap.dedent(
+        """
+        from jupyter_client.manager import start_new_kernel
+        km, kc = start_new_kernel(kernel_name="python3")
+        kc.execute_interactive("import analysis, pandas")
+        kc.stop_channels(); km.shutdown_kernel(now=True)
+        """
+    )
+    floor = timed(
+        lambda: subprocess.run([PY, "-c", floor_code], check=True, capture_output=True), 3
+    )
+    start = timed(
+        lambda: subprocess.run(
+            [PY, "-c", "import analysis.report, papermill, nbconvert"],
+            check=True,
+            capture_output=True,
+        ),
+        3,
+    )
+    total = timed(lambda: subprocess.run(tcmd, check=True, capture_output=True), 2)
+    per_run = (total - start) / 8
+    rows.append(
+        Row(
+            "per-run overhead (a one-cell notebook, 8 runs on 1 worker)",
+            "floor: kernel start + imports",
+            per_run,
+            floor,
+            "within 1.3× of the floor",
+            "yes" if per_run <= 1.3 * floor else "no",
+            f"batch {total:.1f} s for 8 runs, minus {start:.1f} s of command start-up; floor measured with jupyter_client",
+        )
+    )
+    return rows
+
+
+# --------------------------------------------------------------------------- main
+
+
+def machine() -> str:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} cores, {mem:.0f} GiB memory, {platform.machine()}, Python {platform.python_version()}, "
+        f"pandas {pd.__version__}, numpy {np.__version__}"
+    )
+
+
+def write_results(rows: list[Row], path: Path, quick: bool) -> None:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}"
+        + (" (quick sizes)" if quick else "")
+        + ".",
+        "Medians of interleaved runs (A B A B); ratio = baseline / ours. Regenerate with `make bench`.",
+        "",
+        "| what | baseline | ours | baseline time | ratio | goal | met | notes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ours = f"{r.ours_s:.2f} s" if r.ours_s is not None else "—"
+        base = f"{r.base_s:.2f} s" if r.base_s is not None else "—"
+        lines.append(
+            f"| {r.name} | {r.baseline} | {ours} | {base} | {r.ratio} | {r.goal} | {r.met} | {r.notes} |"
+        )
+    lines += ["", "## How cost grows with size", ""]
+    for r in rows:
+        if r.scaling:
+            lines.append(f"- **{r.name}**: " + "; ".join(r.scaling))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller sizes (minutes, not tens of minutes)"
+    )
+    parser.add_argument(
+        "--only", choices=["count", "granger", "studies", "batch"], help="run one benchmark"
+    )
+    parser.add_argument(
+        "--out", default=str(ROOT / "benchmarks" / "results.md"), help="Markdown table to write"
+    )
+    args = parser.parse_args()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="pp-bench-") as tmp:
+        tmp = Path(tmp)
+        steps = {
+            "studies": lambda: bench_studies(args.quick),
+            "granger": lambda: bench_granger(args.quick),
+            "count": lambda: bench_count(tmp, args.quick),
+            "batch": lambda: bench_batch(tmp, args.quick),
+        }
+        for name, step in steps.items():
+            if args.only and name != args.only:
+                continue
+            print(f"[bench] {name} …", flush=True)
+            new = step()
+            for r in new:
+                print(
+                    f"  {r.name}: ours {r.ours_s} s, baseline {r.base_s} s, ratio {r.ratio}, goal {r.goal}: {r.met}",
+                    flush=True,
+                )
+            rows += new
+    write_results(rows, Path(args.out), args.quick)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

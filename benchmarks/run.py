@@ -179,7 +179,7 @@ def bench_count(tmp: Path, quick: bool) -> list[Row]:
         )
     ]
     # An archive 4x larger than the memory we allow.
-    limit_mb = 128 if not quick else 64
+    limit_mb = 100 if not quick else 48
     big = path
     factor = big.stat().st_size / (limit_mb * 1e6)
     t, rss, _ = peak_rss_mb(

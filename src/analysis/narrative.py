@@ -242,3 +242,17 @@ def sources_table(study: Study, case_id: str) -> str:
         "<tr><th>date</th><th>event</th><th>direction</th><th>description</th><th>source</th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def onset_sentence(onset: pd.Series | None, unit: str) -> str:
+    """The campaign onset in words, with its band when there is one."""
+    if onset is None or pd.isna(onset.get("onset")):
+        return "No sustained rise above the baseline was found around the first legal event."
+    text = "Campaign onset (first sustained rise, change-point detection): "
+    text += f"**{onset['onset']:%d %B %Y}**"
+    if pd.notna(onset.get("onset_low")):
+        text += f" (95% bootstrap band {onset['onset_low']:%d %b}–{onset['onset_high']:%d %b %Y})"
+    text += f", {int(onset['onset_vs_first_event_days'])} days from the first legal event"
+    if pd.notna(onset.get("peak_date")):
+        text += f"; peak {onset['peak_value']:,.0f} {md(unit)} on {onset['peak_date']:%d %B %Y}"
+    return text + "."

@@ -409,6 +409,16 @@ def _cached(run: Run, out_dir: Path, key: str) -> dict | None:
     return None
 
 
+def remove_leftovers(out_dir: Path) -> list[Path]:
+    """Delete temporary files an interrupted batch left behind (never finished files)."""
+    removed = []
+    for pattern in ("runs/*/.partial.ipynb", "runs/*/.results.json.partial", "**/.*.tmp"):
+        for path in Path(out_dir).glob(pattern):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def _previous(run: Run, out_dir: Path) -> dict | None:
     try:
         return json.loads((run.folder(out_dir) / STATUS_FILE).read_text())
@@ -533,6 +543,7 @@ def run_batch(
     data_dir = Path(data_dir or config.PROCESSED_DATA_DIR).resolve()
     out_dir = Path(out_dir or config.REPORTS_DIR).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out_dir)
     data_hash = hash_files([data_dir, config.MANIFEST_FILE])
     code = code_hash()
     provenance = {

@@ -10,7 +10,7 @@ import pytest
 
 from analysis.cli import build_parser, main
 
-COMMANDS = ["data", "prepare", "validate", "ingest", "timing"]
+COMMANDS = ["data", "prepare", "validate", "ingest", "timing", "report", "fetch"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -170,6 +170,50 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from . import connectors as c
+
+    http = c.default_http(refresh=args.refresh)
+    try:
+        if args.source == "wikipedia":
+            series = c.fetch_wikipedia(
+                http, args.campaign, args.query, args.start, args.end, lang=args.lang
+            )
+        elif args.source == "gdelt":
+            series = c.fetch_gdelt(
+                http,
+                args.campaign,
+                " ".join(args.query),
+                args.start,
+                args.end,
+                metric=args.metric or "articles",
+            )
+        elif args.source == "mediacloud":
+            series = c.fetch_mediacloud(
+                http,
+                args.campaign,
+                " ".join(args.query),
+                args.start,
+                args.end,
+                metric=args.metric or "stories",
+            )
+        else:
+            if not args.file:
+                raise c.FetchError(
+                    "google-trends needs --file (a CSV exported from trends.google.com)"
+                )
+            series = c.import_google_trends(
+                args.campaign, Path(args.file), args.query[0] if args.query else None
+            )
+    except c.FetchError as exc:
+        print(f"fetch {args.source}: {exc}", file=sys.stderr)
+        return 1
+    camp, act = c.write_series(Path(args.data), args.campaign, series)
+    observed = int(series.activity["value"].notna().sum())
+    print(f"{args.campaign}: {observed} observed days written to {act} (campaign row in {camp})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m analysis`` (one sub-command per stage)."""
     parser = argparse.ArgumentParser(
@@ -373,6 +417,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help="run only runs whose id contains this text")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "fetch",
+        help="build a campaign series from Wikipedia, GDELT, Media Cloud or a Google Trends export",
+        description=(
+            "Fetch a daily activity series and add it to a study folder (campaigns + "
+            "campaign_activity; a rerun updates the same days). Sources: wikipedia (page views "
+            "of --query articles, redirects summed), gdelt (news articles matching --query), "
+            "mediacloud (stories; needs MEDIACLOUD_API_KEY), google-trends (import --file). "
+            "Replies are cached in .cache/http; set PP_USER_AGENT to your contact."
+        ),
+    )
+    p.add_argument(
+        "source", choices=["wikipedia", "gdelt", "mediacloud", "google-trends"], help="where from"
+    )
+    p.add_argument("--campaign", required=True, help="campaign_id to write (a slug)")
+    p.add_argument(
+        "--query",
+        action="append",
+        default=[],
+        help="article title (wikipedia, repeatable), query (gdelt, mediacloud) or column "
+        "(google-trends)",
+    )
+    p.add_argument("--start", help="first day YYYY-MM-DD")
+    p.add_argument("--end", help="last day YYYY-MM-DD")
+    p.add_argument(
+        "--data",
+        default=str(config.PROCESSED_DATA_DIR),
+        help="study folder to add to (default: %(default)s)",
+    )
+    p.add_argument("--lang", default="en", help="Wikipedia language edition (default: %(default)s)")
+    p.add_argument("--metric", help="gdelt: articles|share; mediacloud: stories|ratio")
+    p.add_argument("--file", help="google-trends: the exported CSV")
+    p.add_argument(
+        "--refresh", action="store_true", help="ignore cached replies and ask the service again"
+    )
+    p.set_defaults(func=cmd_fetch)
     return parser
 
 

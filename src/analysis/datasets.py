@@ -610,32 +610,43 @@ def load_study(data_dir: Path, *, warn: bool = True) -> Study:
             failures += err.failures
     if failures:
         raise DataError(failures)
+    study = assemble_study(frames, files, str(data_dir))
+    if warn:
+        for message in study.warnings:
+            warnings.warn(message, DataWarning, stacklevel=2)
+    return study
+
+
+def assemble_study(tables: dict[str, pd.DataFrame], files: dict[str, str], source: str) -> Study:
+    """Check four parsed tables against each other and make them a :class:`Study`.
+
+    Raises
+    ------
+    DataError
+        For every dangling reference between the tables (see :func:`cross_check`).
+    """
     failures = cross_check(
-        frames["cases"],
-        frames["legal_events"],
-        frames["campaigns"],
-        frames["campaign_activity"],
+        tables["cases"],
+        tables["legal_events"],
+        tables["campaigns"],
+        tables["campaign_activity"],
         files,
     )
     if failures:
         raise DataError(failures)
     activity = (
-        frames["campaign_activity"]
+        tables["campaign_activity"]
         .sort_values(["campaign_id", "date"], kind="stable")
         .reset_index(drop=True)
     )
     study = Study(
-        cases=frames["cases"],
-        legal_events=frames["legal_events"],
-        campaigns=frames["campaigns"],
+        cases=tables["cases"],
+        legal_events=tables["legal_events"],
+        campaigns=tables["campaigns"],
         activity=activity,
-        source=str(data_dir),
+        source=source,
     )
-    found = tuple(study_warnings(study))
-    if warn:
-        for message in found:
-            warnings.warn(message, DataWarning, stacklevel=2)
-    return Study(**{**study.__dict__, "warnings": found})
+    return Study(**{**study.__dict__, "warnings": tuple(study_warnings(study))})
 
 
 def study_warnings(study: Study) -> list[str]:

@@ -30,14 +30,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import config
-from .datasets import (
-    Study,
-    cross_check,
-    parse_table,
-    read_raw,
-    save_study,
-    study_warnings,
-)
+from .datasets import Study, assemble_study, parse_table, read_raw, save_study
 from .errors import DataError, Failure
 from .ingest import count_tweet_ids
 
@@ -174,20 +167,8 @@ def build_study(
     activity_label = "campaign_activity (built from data/raw)"
     files["campaign_activity"] = activity_label
     activity = parse_table(pd.concat(parts, ignore_index=True), "campaign_activity", activity_label)
-    failures = cross_check(
-        tables["cases"], tables["legal_events"], tables["campaigns"], activity, files
-    )
-    if failures:
-        raise DataError(failures)
-    activity = activity.sort_values(["campaign_id", "date"], kind="stable").reset_index(drop=True)
-    study = Study(
-        cases=tables["cases"],
-        legal_events=tables["legal_events"],
-        campaigns=tables["campaigns"],
-        activity=activity,
-        source=str(raw_dir),
-    )
-    return Study(**{**study.__dict__, "warnings": tuple(study_warnings(study))})
+    tables["campaign_activity"] = activity
+    return assemble_study(tables, files, str(raw_dir))
 
 
 def prepare(

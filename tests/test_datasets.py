@@ -294,3 +294,37 @@ def test_random_valid_studies_round_trip(tmp_path_factory, fmt, study):
     for name, frame in study.tables().items():
         got = again.tables()[name]
         pd.testing.assert_frame_equal(got, frame, check_dtype=False, check_exact=False, rtol=1e-12)
+
+
+CORRUPTIONS = {
+    "campaign_activity": [
+        ("value", "-1", "≥ 0"),
+        ("date", "31/12/2020", "YYYY-MM-DD"),
+        ("campaign_id", "Bad Id", "slug"),
+    ],
+    "cases": [("country", "Atlantis", "ISO 3166"), ("case_id", "no/slash", "slug")],
+    "legal_events": [
+        ("event_type", "arested", "an event type"),
+        ("direction", "good", "favourable"),
+    ],
+}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(study=studies(), data=st.data())
+def test_any_single_corruption_is_reported_at_its_row(tmp_path_factory, study, data):
+    folder = tmp_path_factory.mktemp("corrupt")
+    save_study(study, folder, fmt="csv")
+    tables = [t for t in CORRUPTIONS if len(study.tables()[t])]
+    table = data.draw(st.sampled_from(tables))
+    column, value, expected = data.draw(st.sampled_from(CORRUPTIONS[table]))
+    frame = pd.read_csv(folder / f"{table}.csv", dtype=str, keep_default_na=False)
+    row = data.draw(st.integers(0, len(frame) - 1))
+    frame.loc[row, column] = value
+    frame.to_csv(folder / f"{table}.csv", index=False)
+    with pytest.raises(DataError) as info:
+        load_study(folder, warn=False)
+    hits = [f for f in info.value.failures if f.file.endswith(f"{table}.csv") and f.row == row + 2]
+    assert hits and any(expected in f.expected for f in hits), info.value.lines()

@@ -18,94 +18,23 @@ from .results import ModelResult
 
 REFERENCE_DIR = config.RAW_DATA_DIR / "reference" / "kelley_simmons_2015"
 
+# Covariate blocks shared by the published models (names as in the authors' data).
+_T1 = ("logpop_1", "missinfo8_1")
+_T1_CONTROLS = ("ngos_ave", "fh_cl1", "corrected_regcrim1_1", "ratproto2000_1")
+_INCIDENCE = ("ht_incidence_origin", "ht_incidence_transit", "ht_incidence_destination")
+_T3 = ("inreport1", "women1", "fh_cl1", "corrected_regcrim1_1", "ratproto2000_1", "missinfo8_2")
+_T1_FILE, _T3_FILE = "ks_table1_riskset.csv", "ks_table3_riskset.csv"
+
 #: Covariates of each model, in the order of the published table.
 MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "1.1": ("ks_table1_riskset.csv", ("logpop_1", "missinfo8_1")),
-    "1.2": (
-        "ks_table1_riskset.csv",
-        ("logpop_1", "missinfo8_1", "ngos_ave", "fh_cl1", "corrected_regcrim1_1", "ratproto2000_1"),
-    ),
-    "1.3": (
-        "ks_table1_riskset.csv",
-        (
-            "logpop_1",
-            "missinfo8_1",
-            "ngos_ave",
-            "fh_cl1",
-            "corrected_regcrim1_1",
-            "ratproto2000_1",
-            "ht_incidence_origin",
-            "ht_incidence_transit",
-            "ht_incidence_destination",
-        ),
-    ),
-    "3.1": (
-        "ks_table3_riskset.csv",
-        (
-            "inreport1",
-            "women1",
-            "fh_cl1",
-            "corrected_regcrim1_1",
-            "ratproto2000_1",
-            "missinfo8_2",
-            "ht_incidence_origin",
-            "ht_incidence_transit",
-            "ht_incidence_destination",
-        ),
-    ),
-    "3.2": (
-        "ks_table3_riskset.csv",
-        (
-            "inreport1",
-            "women1",
-            "fh_cl1",
-            "corrected_regcrim1_1",
-            "ratproto2000_1",
-            "missinfo8_2",
-            "logpop_1",
-            "ngos_ave",
-            "loggdppercap_1",
-            "corruption_1",
-        ),
-    ),
-    "3.3": (
-        "ks_table3_riskset.csv",
-        (
-            "inreport1",
-            "women1",
-            "fh_cl1",
-            "corrected_regcrim1_1",
-            "ratproto2000_1",
-            "missinfo8_2",
-            "logeconasstP_1",
-        ),
-    ),
-    "3.4": (
-        "ks_table3_riskset.csv",
-        (
-            "inreport1",
-            "women1",
-            "fh_cl1",
-            "corrected_regcrim1_1",
-            "ratproto2000_1",
-            "missinfo8_2",
-            "logeconasstP_1",
-            "test00",
-        ),
-    ),
-    "3.5": (
-        "ks_table3_riskset.csv",
-        (
-            "inreport1",
-            "women1",
-            "fh_cl1",
-            "corrected_regcrim1_1",
-            "ratproto2000_1",
-            "missinfo8_2",
-            "econasstPgdp_1_1000",
-            "test_gdp_1_1000",
-        ),
-    ),
+    "1.1": (_T1_FILE, _T1),
+    "1.2": (_T1_FILE, _T1 + _T1_CONTROLS),
+    "1.3": (_T1_FILE, _T1 + _T1_CONTROLS + _INCIDENCE),
+    "3.1": (_T3_FILE, _T3 + _INCIDENCE),
+    "3.2": (_T3_FILE, (*_T3, "logpop_1", "ngos_ave", "loggdppercap_1", "corruption_1")),
+    "3.3": (_T3_FILE, (*_T3, "logeconasstP_1")),
+    "3.4": (_T3_FILE, (*_T3, "logeconasstP_1", "test00")),
+    "3.5": (_T3_FILE, (*_T3, "econasstPgdp_1_1000", "test_gdp_1_1000")),
 }
 
 

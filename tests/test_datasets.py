@@ -328,3 +328,14 @@ def test_any_single_corruption_is_reported_at_its_row(tmp_path_factory, study, d
         load_study(folder, warn=False)
     hits = [f for f in info.value.failures if f.file.endswith(f"{table}.csv") and f.row == row + 2]
     assert hits and any(expected in f.expected for f in hits), info.value.lines()
+
+
+def test_subset_keeps_a_case_its_events_and_its_series(minimal_dir):
+    study = load_study(minimal_dir, warn=False)
+    one = study.subset(["new_law"])
+    assert one.cases["case_id"].tolist() == ["new_law"] and len(one.legal_events) == 1
+    assert one.campaigns.empty and one.activity.empty
+    ana = study.subset(["free_ana"])
+    assert ana.campaigns["campaign_id"].tolist() == ["free_ana"] and len(ana.activity) == len(
+        study.activity
+    )

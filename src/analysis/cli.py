@@ -107,7 +107,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_timing(args: argparse.Namespace) -> int:
-    from .datasets import atomic_write, load_study
+    from ._io import atomic_write
+    from .datasets import load_study
     from .timing import TimingRule, timing_table
 
     rule = TimingRule(

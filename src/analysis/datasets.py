@@ -18,9 +18,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._io import atomic_write
 from .errors import DataError, DataWarning, Failure
 from .schema import NULLABLE, OPTIONAL_DEFAULTS, REQUIRED, TABLES, check_table
 
@@ -502,6 +501,17 @@ class Study:
         """Observed coverage of every series; see :func:`coverage`."""
         return coverage(self.activity, self.campaigns)
 
+    def subset(self, case_ids: list[str]) -> Study:
+        """The same study restricted to some cases (and the series they link)."""
+        cases = self.cases[self.cases["case_id"].isin(case_ids)].reset_index(drop=True)
+        keep = set(case_campaign_links(cases)["campaign_id"])
+        events = self.legal_events[self.legal_events["case_id"].isin(case_ids)].reset_index(
+            drop=True
+        )
+        campaigns = self.campaigns[self.campaigns["campaign_id"].isin(keep)].reset_index(drop=True)
+        activity = self.activity[self.activity["campaign_id"].isin(keep)].reset_index(drop=True)
+        return Study(cases, events, campaigns, activity, self.warnings, self.source)
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """The four tables by their contract names."""
         return {
@@ -755,25 +765,6 @@ def to_contract(table: str, frame: pd.DataFrame) -> pd.DataFrame:
         out["date"] = format_event_dates(out)
         out = out.drop(columns=["event_id"], errors="ignore")
     return out
-
-
-def atomic_write(path: Path, write) -> Path:
-    """Call ``write(tmp_path)`` and move the result to ``path`` only if it succeeded.
-
-    The temporary file sits in the destination folder, so the final rename is atomic:
-    readers see either the old file or the complete new one, never half a file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_table(frame: pd.DataFrame, path: Path, table: str) -> Path:

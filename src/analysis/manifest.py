@@ -19,7 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import config
-from .datasets import atomic_write
+from ._io import atomic_write
 from .errors import DataError, Failure
 
 

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from . import config
+from ._io import atomic_write
 from .align import SeriesBank, day_events
-from .datasets import Study, atomic_write, case_campaign_links, load_study
+from .datasets import Study, case_campaign_links, load_study
 from .errors import DataWarning
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import hashlib
 import html
 import json
@@ -46,7 +47,7 @@ import yaml
 from tqdm import tqdm
 
 from . import __version__, config
-from .datasets import atomic_write
+from ._io import atomic_write
 
 RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 RESERVED = {"results_path", "data_dir"}
@@ -272,9 +273,9 @@ def cache_key(run: Run, notebook: Path, data_hash: str, code: str) -> str:
 # --------------------------------------------------------------------------- one run
 
 
-def render_html(notebook_path: Path, show_code: bool = False) -> str:
-    """Self-contained HTML of an executed notebook (no script or style from the web)."""
-    import nbformat
+@functools.cache
+def _exporter(show_code: bool):
+    """One nbconvert HTML exporter per worker process (loading its templates is slow)."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab")
@@ -282,7 +283,14 @@ def render_html(notebook_path: Path, show_code: bool = False) -> str:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     exporter.embed_images = True
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    return exporter
+
+
+def render_html(notebook_path: Path, show_code: bool = False) -> str:
+    """Self-contained HTML of an executed notebook (no script or style from the web)."""
+    import nbformat
+
+    body, _ = _exporter(show_code).from_notebook_node(nbformat.read(notebook_path, as_version=4))
     # nbconvert links require.js and MathJax from a CDN: drop them so reports read offline.
     body = re.sub(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", "", body)
     body = re.sub(r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*>", "", body)

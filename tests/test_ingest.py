@@ -143,3 +143,18 @@ def test_unknown_format_is_explained(tmp_path):
 def test_a_missing_archive_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such archive file"):
         count_posts([tmp_path / "nope.csv"], campaigns="c")
+
+
+def test_counting_prints_nothing_on_standard_output(tmp_path, capfd):
+    _posts(2000).to_csv(tmp_path / "p.csv", index=False)
+    count_posts(tmp_path / "p.csv", campaigns="all")
+    assert capfd.readouterr().out == ""
+
+
+def test_sizes_are_parsed():
+    from analysis.ingest import parse_size
+
+    assert parse_size("300MB") == 300_000_000 and parse_size("1.5GB") == 1_500_000_000
+    assert parse_size("512KiB") == 512 * 1024 and parse_size("100 mb") == 100_000_000
+    with pytest.raises(ValueError, match="not a size"):
+        parse_size("lots")

@@ -109,7 +109,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_timing(args: argparse.Namespace) -> int:
     from ._io import atomic_write
     from .datasets import load_study
-    from .timing import TimingRule, timing_table
+    from .rules import TimingRule
+    from .timing import timing_table
 
     rule = TimingRule(
         window=args.window,
@@ -320,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_ingest)
 
-    from .timing import TimingRule
+    from .rules import TimingRule
 
     d = TimingRule()
     p = sub.add_parser(

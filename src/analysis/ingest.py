@@ -14,6 +14,7 @@ since the Unix epoch, UTC (Twitter's "snowflake" IDs, from November 2010 on).
 from __future__ import annotations
 
 import errno
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -63,6 +64,8 @@ def connect(
     """
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB draws its progress bar on standard output, which would corrupt piped output.
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = false")
     limit = memory_limit or config.memory_limit()
     if limit:
@@ -95,12 +98,23 @@ def _detect_format(paths: Sequence[Path]) -> str:
     )
 
 
-def _reader(fmt: str) -> str:
+def parse_size(text: str) -> int:
+    """Bytes in a size such as ``300MB``, ``1.5GB`` or ``512KiB``."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?)(i?)B?\s*", text, flags=re.I)
+    if not match:
+        raise ValueError(f"not a size: {text!r} (expected e.g. 300MB)")
+    number, prefix, binary = match.groups()
+    base = 1024 if binary else 1000
+    return int(float(number) * base ** " KMGT".index(prefix.upper() or " "))
+
+
+def _reader(fmt: str, buffer_size: int | None = None) -> str:
+    buf = f", buffer_size = {int(buffer_size)}" if buffer_size else ""
     return {
-        "csv": "read_csv($paths, header = true, all_varchar = true)",
+        "csv": f"read_csv($paths, header = true, all_varchar = true{buf})",
         "json": "read_json($paths, format = 'newline_delimited')",
         "parquet": "read_parquet($paths)",
-        "ids": "read_csv($paths, header = false, columns = {'id': 'VARCHAR'})",
+        "ids": f"read_csv($paths, header = false, columns = {{'id': 'VARCHAR'}}{buf})",
     }[fmt]
 
 
@@ -206,10 +220,14 @@ def count_posts(
     keep = f", {_quote(distinct)}" if distinct and distinct != timestamp else ""
     if distinct == timestamp:
         keep = f", {_quote(timestamp)}"
+    limit = memory_limit or config.memory_limit()
+    # DuckDB's memory limit governs its buffer manager, not the CSV reader's own buffers
+    # (16 MB per thread by default): scale those with the limit so the total stays inside.
+    buffer_size = min(16_000_000, max(1_000_000, parse_size(limit) // 50)) if limit else None
     sql = (
         f"SELECT day, {', '.join(aggregates)} FROM ("
         f"SELECT CAST({_time_expression(timestamp, unit)} AS DATE) AS day{text}{keep} "
-        f"FROM {_reader(fmt)}) GROUP BY day ORDER BY day"
+        f"FROM {_reader(fmt, buffer_size)}) GROUP BY day ORDER BY day"
     )
     con = connect(memory_limit, threads)
     try:

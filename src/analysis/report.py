@@ -85,33 +85,51 @@ def notebook_parameters(path: Path) -> dict[str, object]:
     """Names and default values of a notebook's ``parameters`` cell.
 
     The cell may hold only simple assignments of literals (``name = 14``); anything
-    else is a configuration error, since defaults must be data, never code.
+    else is a configuration error, since defaults must be data, never code. The file
+    is read as plain JSON (fast; the batch reads every notebook of every run) and the
+    answer is cached until the file changes.
     """
-    import nbformat
+    path = Path(path)
+    stat = path.stat()
+    return dict(_parameters(str(path), stat.st_mtime_ns, stat.st_size))
 
-    book = nbformat.read(path, as_version=4)
-    cells = [c for c in book.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+
+@functools.lru_cache(maxsize=256)
+def _parameters(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, object], ...]:
+    name = Path(path).name
+    try:
+        book = json.loads(Path(path).read_text(encoding="utf-8"))
+        cells = [
+            c
+            for c in book.get("cells", [])
+            if c.get("cell_type") == "code"
+            and "parameters" in c.get("metadata", {}).get("tags", [])
+        ]
+    except (ValueError, AttributeError) as exc:
+        raise ReportConfigError(f"{name}: not a readable notebook ({exc})") from exc
     if len(cells) != 1:
         raise ReportConfigError(
-            f"{path.name}: expected exactly one cell tagged 'parameters', found {len(cells)}"
+            f"{name}: expected exactly one cell tagged 'parameters', found {len(cells)}"
         )
-    out: dict[str, object] = {}
-    for node in ast.parse(cells[0].source).body:
+    source = cells[0]["source"]
+    source = "".join(source) if isinstance(source, list) else source
+    out: list[tuple[str, object]] = []
+    for node in ast.parse(source).body:
         if not (
             isinstance(node, ast.Assign)
             and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name)
         ):
             raise ReportConfigError(
-                f"{path.name}: the parameters cell may only assign literals to names"
+                f"{name}: the parameters cell may only assign literals to names"
             )
         try:
-            out[node.targets[0].id] = ast.literal_eval(node.value)
+            out.append((node.targets[0].id, ast.literal_eval(node.value)))
         except ValueError as exc:
             raise ReportConfigError(
-                f"{path.name}: parameter {node.targets[0].id} is not a literal"
+                f"{name}: parameter {node.targets[0].id} is not a literal"
             ) from exc
-    return out
+    return tuple(out)
 
 
 def _type_ok(value: object, default: object) -> bool:
@@ -353,6 +371,7 @@ def execute_run(spec: dict) -> dict:
                 kernel_name=spec.get("kernel", "python3"),
                 progress_bar=False,
                 log_output=False,
+                request_save_on_cell_execute=False,
             )
     except Exception as exc:  # papermill raises many kinds; all end the run as failed
         status = "failed"

@@ -105,3 +105,18 @@ def test_impulse_responses_show_the_planted_response():
     assert resp.loc[3, "conf_low"] > 0
     with pytest.raises(ValueError, match="two varying series"):
         impulse_responses(pd.Series(y[0], days), pd.Series(0.0, days), transform="none")
+
+
+def test_all_lags_from_one_gram_matrix_equal_statsmodels():
+    from analysis.causality import granger_many
+
+    x, y = _driven(S=6, T=300, seed=5)
+    y = np.log1p(np.exp(y) * 100)  # a level far from zero, as log counts are
+    many = granger_many(y, x, range(1, 15))
+    for s in range(len(x)):
+        ref = grangercausalitytests(np.column_stack([y[s], x[s]]), 14)
+        for lag in range(1, 15):
+            f, p, df_denom, df_num = ref[lag][0]["ssr_ftest"]
+            assert many[lag]["f_stat"][s] == pytest.approx(f, rel=1e-8, abs=1e-8), (s, lag)
+            assert many[lag]["p_value"][s] == pytest.approx(p, rel=1e-8, abs=1e-12)
+            assert many[lag]["df_denom"][s] == df_denom

@@ -116,7 +116,7 @@ def test_all_lags_from_one_gram_matrix_equal_statsmodels():
     for s in range(len(x)):
         ref = grangercausalitytests(np.column_stack([y[s], x[s]]), 14)
         for lag in range(1, 15):
-            f, p, df_denom, df_num = ref[lag][0]["ssr_ftest"]
+            f, p, df_denom, _ = ref[lag][0]["ssr_ftest"]
             assert many[lag]["f_stat"][s] == pytest.approx(f, rel=1e-8, abs=1e-8), (s, lag)
             assert many[lag]["p_value"][s] == pytest.approx(p, rel=1e-8, abs=1e-12)
             assert many[lag]["df_denom"][s] == df_denom

@@ -91,3 +91,10 @@ def test_reports_yaml_follows_its_rules_on_the_bundled_data(real_study):
         "40_outcomes",
         "41_kelley_simmons_replication",
     }
+
+
+def test_busiest_pair_is_the_one_with_most_events_on_observed_days(minimal_dir):
+    study = load_study(minimal_dir, warn=False)
+    case_id, series_id, pair = narrative.busiest_pair(study)
+    assert (case_id, series_id) == ("free_ana", "free_ana")
+    assert pair["n_events"].sum() == 3 and pair.index.name == "date"

@@ -443,12 +443,7 @@ def write_series(folder: Path, campaign_id: str, series: Series) -> tuple[Path, 
     else:
         activity = fetched
     activity = activity.sort_values(["campaign_id", "date"], kind="stable").reset_index(drop=True)
-    campaigns = campaigns.astype(
-        {c: "str" for c in campaigns.columns if campaigns[c].dtype == object}
-    )
-    parse_table(
-        campaigns.astype(str).replace("nan", ""), "campaigns", str(camp_path)
-    )  # validate first
+    parse_table(campaigns, "campaigns", str(camp_path))  # validate both before writing either
     parse_table(activity, "campaign_activity", str(act_path))
     write_table(campaigns, camp_path, "campaigns")
     write_table(activity, act_path, "campaign_activity")

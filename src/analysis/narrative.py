@@ -257,3 +257,20 @@ def onset_sentence(onset: pd.Series | None, unit: str) -> str:
     if pd.notna(onset.get("peak_date")):
         text += f"; peak {onset['peak_value']:,.0f} {md(unit)} on {onset['peak_date']:%d %B %Y}"
     return text + "."
+
+
+def busiest_pair(study: Study) -> tuple[str, str, pd.DataFrame]:
+    """The (case, series) pair with the most day-precision legal events on observed days.
+
+    Returns ``(case_id, campaign_id, daily frame)``; the frame is that pair's rows of
+    :func:`analysis.align.case_panel`, indexed by date (``value``, ``n_events``).
+    """
+    from .align import case_panel
+
+    panel = case_panel(study)
+    counts = panel.dropna(subset=["value"]).groupby(["case_id", "campaign_id"])["n_events"].sum()
+    case_id, campaign_id = counts.idxmax()
+    pair = panel[(panel["case_id"] == case_id) & (panel["campaign_id"] == campaign_id)].set_index(
+        "date"
+    )
+    return case_id, campaign_id, pair

@@ -29,6 +29,17 @@ def _ax(ax: Axes | None, size: tuple[float, float] = (10, 4)) -> Axes:
     return ax
 
 
+def _date_axes(ax: Axes, unit: str, title: str, log: bool = True) -> None:
+    """Counts (log scale by default, zero allowed) against calendar days, with the unit."""
+    if log:
+        ax.set_yscale("symlog", linthresh=1)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("date (UTC day)")
+    ax.set_ylabel(unit + (" (log scale)" if log else ""))
+    ax.set_title(title)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+
+
 def series_with_events(
     series: pd.Series,
     events: pd.DataFrame,
@@ -80,13 +91,7 @@ def series_with_events(
                 alpha=0.25,
                 label="onset 95% band",
             )
-    if log:
-        ax.set_yscale("symlog", linthresh=1)
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("date (UTC day)")
-    ax.set_ylabel(unit + (" (log scale)" if log else ""))
-    ax.set_title(title or f"{series.name}: daily activity with legal events")
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    _date_axes(ax, unit, title or f"{series.name}: daily activity with legal events", log)
     handles = [plt.Line2D([], [], color=c, lw=1) for c in DIRECTION_COLOURS.values()]
     first = ax.legend(loc="upper left", fontsize=8)
     ax.add_artist(first)
@@ -178,12 +183,7 @@ def counterfactual(
         label="95% forecast interval",
     )
     ax.axvline(event_date, color="black", lw=1, label="legal event")
-    ax.set_yscale("symlog", linthresh=1)
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("date (UTC day)")
-    ax.set_ylabel(unit + " (log scale)")
-    ax.set_title(title or "Activity after the event against its forecast")
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    _date_axes(ax, unit, title or "Activity after the event against its forecast")
     ax.legend(fontsize=8)
     return ax
 

@@ -422,17 +422,10 @@ def execute_run_isolated(spec: dict) -> dict:
 
 
 def _cached(run: Run, out_dir: Path, key: str) -> dict | None:
-    folder = run.folder(out_dir)
-    try:
-        record = json.loads((folder / STATUS_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    if (
-        record.get("status") == "ok"
-        and record.get("key") == key
-        and (folder / "report.html").is_file()
-    ):
-        return {**record, "status": "ok", "cached": True}
+    record = _previous(run, out_dir)
+    done = record and record.get("status") == "ok" and record.get("key") == key
+    if done and (run.folder(out_dir) / "report.html").is_file():
+        return {**record, "cached": True}
     return None
 
 

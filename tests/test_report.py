@@ -111,6 +111,46 @@ def test_unchanged_runs_are_cached_and_changes_rerun(batch):
     assert _run(batch).counts["cached"] == 0
 
 
+def test_figures_reach_the_report_even_with_a_headless_backend(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # what the Makefile exports
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(
+        nbs / "plot.ipynb",
+        'results_path = "results.json"',
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.title('a figure')\nplt.show()",
+    )
+    (nbs / "reports.yaml").write_text(yaml.safe_dump({"runs": [{"notebook": "plot"}]}))
+    result = run_batch(
+        load_runs(nbs / "reports.yaml", nbs),
+        data_dir=tmp_path,
+        out_dir=tmp_path / "reports",
+        notebooks_dir=nbs,
+        workers=1,
+        progress=False,
+    )
+    assert result.records[0]["status"] == "ok"
+    book = nbformat.read(tmp_path / "reports" / "runs" / "plot" / "notebook.ipynb", as_version=4)
+    outputs = [o for c in book.cells for o in c.get("outputs", [])]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    page = (tmp_path / "reports" / "runs" / "plot" / "report.html").read_text()
+    assert "<img" in page and "data:image/png;base64," in page
+
+
+def test_runs_no_longer_in_the_batch_are_removed(batch):
+    _run(batch)
+    mine = batch["out"] / "runs" / "my-notes"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("not written by the batch")
+    runs = yaml.safe_load(batch["yaml"].read_text())
+    runs["runs"][1]["id"] = "ok-renamed"
+    batch["yaml"].write_text(yaml.safe_dump(runs))
+    result = _run(batch)
+    folders = sorted(p.name for p in (batch["out"] / "runs").iterdir())
+    assert folders == sorted([r["run"]["run_id"] for r in result.records] + ["my-notes"])
+    assert "ok-five" not in folders and (mine / "notes.txt").is_file()
+
+
 def test_index_escapes_data_values_and_reports_are_offline(batch):
     result = _run(batch)
     page = result.index.read_text()

@@ -32,6 +32,7 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -340,6 +341,9 @@ def _stderr_to(path: Path | None) -> Iterator[None]:
             os.close(saved)
 
 
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
 def execute_run(spec: dict) -> dict:
     """Execute one run and write its folder; returns its status record.
 
@@ -349,6 +353,10 @@ def execute_run(spec: dict) -> dict:
     """
     import papermill as pm
 
+    # Kernels inherit this process's environment; a headless MPLBACKEND (the Makefile
+    # exports Agg) would make plt.show() draw nothing, so reports would lose every
+    # figure. Runs execute in worker processes, so setting it here touches nothing else.
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
     run = Run(**{**spec["run"], "inputs": tuple(spec["run"].get("inputs", ()))})
     folder = run.folder(Path(spec["out_dir"]))
     folder.mkdir(parents=True, exist_ok=True)
@@ -436,6 +444,22 @@ def remove_leftovers(out_dir: Path) -> list[Path]:
         for path in Path(out_dir).glob(pattern):
             path.unlink(missing_ok=True)
             removed.append(path)
+    return removed
+
+
+def remove_stale_runs(out_dir: Path, runs: Sequence[Run]) -> list[Path]:
+    """Delete run folders of runs no longer in the batch (renamed or removed runs).
+
+    Only folders the batch wrote (those holding a ``status.json``) are touched, so a
+    stale report cannot be mistaken for a current one; the index never lists them.
+    """
+    current = {run.run_id for run in runs}
+    removed = []
+    for status in Path(out_dir).glob(f"runs/*/{STATUS_FILE}"):
+        folder = status.parent
+        if folder.name not in current:
+            shutil.rmtree(folder)
+            removed.append(folder)
     return removed
 
 
@@ -564,6 +588,7 @@ def run_batch(
     out_dir = Path(out_dir or config.REPORTS_DIR).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out_dir)
+    remove_stale_runs(out_dir, runs)
     data_hash = hash_files([data_dir, config.MANIFEST_FILE])
     code = code_hash()
     provenance = {

@@ -73,7 +73,7 @@ def test_counterfactual_interval_covers_the_planted_effect_at_about_the_nominal_
         )
         c = res.cumulative
         covered.append(c["conf_low"] <= 0.5 * 20 <= c["conf_high"])
-    assert 0.85 <= np.mean(covered) <= 1.0
+    assert 0.88 <= np.mean(covered) <= 0.99
 
 
 def test_counterfactual_is_deterministic_and_records_its_seed():
@@ -85,16 +85,80 @@ def test_counterfactual_is_deterministic_and_records_its_seed():
     assert list(a.pointwise.columns[:4]) == ["date", "observed", "predicted", "pred_low"]
 
 
-def test_placebo_dates_rarely_show_an_effect():
-    """Measured 11.7 % false alarms for nominal 5 % (40 series × 3 dates): see its.py's caveat."""
+@pytest.mark.slow
+def test_placebo_dates_show_an_effect_at_about_the_nominal_rate():
+    """180 placebo windows (60 series × 3 dates) with no effect: about 5 % false alarms.
+
+    Measured on these seeds: 8.3 % for the Bayesian default, 11.1 % for the ML plug-in
+    (``method="mle"``), so the bound separates them. Part of the 8.3 % is the noise of a
+    2.5 % quantile from 300 draws; benchmarks/calibration.py measures more windows with
+    1,000 draws, and the rate the true parameters give.
+    """
     alarms = []
-    for seed in range(30):
+    for seed in range(60):
         y, t0 = _series(seed, shift=0.0, n=260, t0=220)
         p = placebo_in_time(
-            y, t0, offsets=(30, 60, 90), post_days=20, pre_days=100, transform="none", n_sims=300
+            y,
+            t0,
+            offsets=(30, 60, 90),
+            post_days=20,
+            pre_days=100,
+            transform="none",
+            n_sims=300,
+            seed=seed,
         )
         alarms += p["excludes_zero"].tolist()
-    assert np.mean(alarms) <= 0.16
+    assert len(alarms) == 180
+    assert 0.01 <= np.mean(alarms) <= 0.10
+
+
+def test_gibbs_posterior_recovers_the_variances_of_a_long_series():
+    y, t0 = _series(4, shift=0.0, n=700, t0=650, walk=0.03, noise=0.1)
+    res = counterfactual(y, t0, pre_days=600, post_days=20, transform="none", n_sims=400)
+    assert res.spec["sd"]["irregular"] == pytest.approx(0.1, rel=0.15)
+    assert res.spec["sd"]["level"] == pytest.approx(0.03, rel=0.4)
+    assert res.spec["method"] == "bayes" and "flat priors" in res.spec["interval"]
+
+
+def test_gibbs_forecast_equals_statsmodels_when_the_parameters_are_known_well():
+    """With 600 training days the posterior is tight: the forecast must be statsmodels'."""
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    y, t0 = _series(5, shift=0.0, n=620, t0=600, walk=0.03, noise=0.1)
+    res = counterfactual(y, t0, pre_days=600, post_days=20, transform="none", n_sims=2000, seed=1)
+    fit = UnobservedComponents(y.iloc[:600].to_numpy(), level="local level").fit(disp=False)
+    forecast = fit.get_forecast(20)
+    assert np.allclose(res.pointwise["predicted"], forecast.predicted_mean, atol=0.02)
+    sd_ref = np.sqrt(forecast.var_pred_mean)
+    sd_bayes = (res.pointwise["pred_high"] - res.pointwise["pred_low"]) / (2 * 1.959964)
+    assert np.allclose(sd_bayes, sd_ref, rtol=0.15)
+
+
+def test_counterfactual_with_a_control_series_and_a_weekly_cycle():
+    rng = np.random.default_rng(3)
+    n, t0 = 160, 120
+    counter = 3 + np.cumsum(rng.normal(0, 0.1, n))
+    week = 0.3 * np.sin(2 * np.pi * np.arange(n) / 7)
+    y = 1 + 0.8 * counter + week + rng.normal(0, 0.1, n) + 0.5 * (np.arange(n) >= t0)
+    days = pd.date_range("2022-01-01", periods=n)
+    series = pd.Series(y, days)
+    series.iloc[[10, 50, 51]] = np.nan  # unobserved training days are skipped
+    controls = pd.DataFrame({"counter": counter}, index=days)
+    res = counterfactual(
+        series,
+        days[t0],
+        pre_days=100,
+        post_days=20,
+        controls=controls,
+        weekly=True,
+        transform="none",
+        n_sims=500,
+    )
+    c = res.cumulative
+    assert c["conf_low"] <= 10 <= c["conf_high"] and c["conf_low"] > 5
+    assert res.spec["controls"] == ["counter"] and "freq_seasonal_7(2)" in res.spec["sd"]
+    with pytest.raises(ValueError, match="method"):
+        counterfactual(series, days[t0], method="magic")
 
 
 def test_real_data_its_mahsaamini_and_the_chauvin_verdict(real_study):

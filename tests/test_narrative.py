@@ -64,6 +64,12 @@ def test_key_event_and_its_sentence(minimal_dir):
         f"{math.exp(key['lr_post_pre']):.2f}× the run-up" in sentence
         and "labelled 'followed'" in sentence
     )
+    other = table.loc[
+        (table["case_id"] == "free_ana") & (table["event_id"] != key["event_id"]), "event_id"
+    ].iloc[0]
+    assert narrative.key_event(table, "free_ana", other)["event_id"] == other
+    with pytest.raises(ValueError, match="usable events: free_ana:"):
+        narrative.key_event(table, "free_ana", "free_ana:1999-01-01:arrest")
     counts = pd.DataFrame({"label": ["followed", "neither"], "n": [2, 0]})
     assert narrative.label_summary(counts) == "Of 2 event–series pairs: 2 followed."
 
@@ -83,6 +89,18 @@ def test_reports_yaml_follows_its_rules_on_the_bundled_data(real_study):
     type_runs = sorted(r.parameters["event_type"] for r in runs if r.notebook == "20_event_study")
     assert case_runs == narrative.cases_with_observed_events(real_study)
     assert type_runs == narrative.major_event_types(real_study)
+    named = {
+        r.parameters["case_id"]: r.parameters["its_event"]
+        for r in runs
+        if "its_event" in r.parameters
+    }
+    assert named == {
+        "george_floyd": "george_floyd:2021-04-20:conviction",  # the Chauvin verdict
+        "mahsa_amini": "mahsa_amini:2022-11-24:international_action",  # UN HRC special session
+    }
+    table = timing_table(real_study.subset(list(named)), TimingRule(n_boot=99)).table
+    for case_id, event_id in named.items():
+        assert narrative.key_event(table, case_id, event_id)["event_id"] == event_id
     assert {r.notebook for r in runs} == {
         "00_data_overview",
         "10_case_study",
@@ -98,3 +116,39 @@ def test_busiest_pair_is_the_one_with_most_events_on_observed_days(minimal_dir):
     case_id, series_id, pair = narrative.busiest_pair(study)
     assert (case_id, series_id) == ("free_ana", "free_ana")
     assert pair["n_events"].sum() == 3 and pair.index.name == "date"
+
+
+def test_impact_sentence_reports_the_counterfactual_and_its_placebo_dates():
+    from analysis.its import counterfactual, placebo_in_time
+
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2022-01-01", periods=300)
+    y = pd.Series(100 * np.exp(rng.normal(0, 0.1, 300)), days)
+    y.iloc[250:] *= 3
+    impact = counterfactual(y, days[250], pre_days=90, post_days=28, n_sims=200)
+    placebo = placebo_in_time(
+        y, days[250], offsets=(28, 56, 84, 400), pre_days=90, post_days=28, n_sims=200
+    )
+    counts = narrative.placebo_counts(placebo)
+    assert counts["placebo_dates"] == 3  # the date 400 days back has no training data
+    text = narrative.impact_sentence(120.0, 4, impact, placebo)
+    assert "+120%" in text and "4 lags" in text and "Gibbs sampler" in text
+    assert f"{impact.cumulative['effect']:,.0f}" in text
+    assert f"{100 * impact.cumulative['relative']:+,.0f}% relative to the forecast total" in text
+    assert impact.cumulative["relative"] > 1  # activity tripled on day 250
+    assert "3 earlier dates" in text
+    assert f"at {counts['placebo_alarms']} of them" in text
+
+    fake = pd.DataFrame(
+        {
+            "placebo_date": pd.to_datetime(["2022-03-01", "2022-04-01"]),
+            "effect": [5.0, np.nan],
+            "excludes_zero": [True, np.nan],
+            "note": ["", "need at least 14 observed days before the event"],
+        }
+    )
+    assert narrative.placebo_counts(fake) == {"placebo_dates": 1, "placebo_alarms": 1}
+    assert "already moving before the event" in narrative.impact_sentence(0, 1, impact, fake)
+    none = pd.DataFrame({"placebo_date": [days[0]], "note": ["too short"]})
+    assert narrative.placebo_counts(none) == {"placebo_dates": 0, "placebo_alarms": 0}
+    assert "No placebo date" in narrative.impact_sentence(0, 1, impact, none)

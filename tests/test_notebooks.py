@@ -73,6 +73,7 @@ def test_10_case_study(sim_dir, tmp_path):
     assert out["events_labelled"] == 3  # the incident and two legal events
     assert out["labels"].get("followed", 0) >= 2  # planted: a rise on each event day
     assert out["key_event"].startswith("case_00001:") and out["level_change_pct"] > 50
+    assert 0 <= out["placebo_alarms"] <= out["placebo_dates"] <= 3
 
 
 def test_20_event_study(sim_dir, tmp_path):

@@ -22,6 +22,7 @@ from ._io import atomic_write
 from .align import SeriesBank, day_events
 from .datasets import Study, case_campaign_links, load_study
 from .errors import DataWarning
+from .its import ImpactResult
 
 
 def load(data_dir: str | Path = "") -> Study:
@@ -80,17 +81,31 @@ def primary_series(study: Study, case_id: str) -> str | None:
     return None
 
 
-def key_event(timing: pd.DataFrame, case_id: str) -> pd.Series | None:
-    """The case's legal event (not incident) with the largest rise after it.
+def key_event(timing: pd.DataFrame, case_id: str, event_id: str = "") -> pd.Series | None:
+    """The legal event a case study's interrupted time series is centred on.
 
-    Among the case's rows with enough data, the one with the largest ``lr_post_pre``
-    (log ratio of post- to pre-event activity); ``None`` if there is none.
+    With ``event_id`` (``case_id:date:event_type``, as in the timing table): that
+    event, which must belong to the case and have enough observed days around it.
+    Without: among the case's legal events (not the incident) with enough data, the
+    one with the largest ``lr_post_pre`` (log ratio of post- to pre-event activity);
+    ``None`` if there is none.
+
+    Raises
+    ------
+    ValueError
+        ``event_id`` is not one of the case's usable events (the message lists them).
     """
-    rows = timing[
-        (timing["case_id"] == case_id)
-        & (timing["event_type"] != "incident")
-        & (timing["label"] != "insufficient data")
-    ]
+    usable = timing[(timing["case_id"] == case_id) & (timing["label"] != "insufficient data")]
+    if event_id:
+        row = usable[usable["event_id"] == event_id]
+        if row.empty:
+            known = ", ".join(sorted(usable["event_id"].unique())) or "none"
+            raise ValueError(
+                f"its_event {event_id!r} is not an event of {case_id!r} with enough observed "
+                f"days around it; usable events: {known}"
+            )
+        return row.iloc[0]
+    rows = usable[usable["event_type"] != "incident"]
     if rows.empty:
         return None
     return rows.sort_values("lr_post_pre", ascending=False).iloc[0]
@@ -113,6 +128,10 @@ def _num(x: float) -> str:
     if x is None or not np.isfinite(x):
         return "n/a"
     return f"{x:,.0f}" if abs(x) >= 10 else f"{x:,.1f}"
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:+,.0f}%"
 
 
 def timing_sentence(
@@ -274,3 +293,61 @@ def busiest_pair(study: Study) -> tuple[str, str, pd.DataFrame]:
         "date"
     )
     return case_id, campaign_id, pair
+
+
+def impact_sentence(
+    level_change_pct: float, maxlags: int, impact: ImpactResult, placebo: pd.DataFrame
+) -> str:
+    """The interrupted-time-series numbers of a case study, with their placebo check.
+
+    Parameters
+    ----------
+    level_change_pct : float
+        Segmented regression's level change on the event day, in percent.
+    maxlags : int
+        Newey–West lags used for it.
+    impact : analysis.its.ImpactResult
+        The counterfactual after the event.
+    placebo : pandas.DataFrame
+        :func:`analysis.its.placebo_in_time` on dates before the event (rows whose
+        window could not be fitted carry a ``note`` and are not counted).
+    """
+    c = impact.cumulative
+    text = (
+        f"Level change on the event day: {level_change_pct:+.0f}% (Newey–West, {maxlags} lags). "
+        f"Over {c['n_post_days']} days, observed minus forecast: {_num(c['effect'])} "
+        f"(95% interval {_num(c['conf_low'])} to {_num(c['conf_high'])}), "
+        f"or {_pct(c['relative'])} relative to the forecast total "
+        f"(95% interval {_pct(c['relative_low'])} to {_pct(c['relative_high'])}; "
+        f"{md(impact.spec.get('interval', 'simulated paths'))}; seed {impact.seed})."
+    )
+    usable = _usable_placebos(placebo)
+    if usable.empty:
+        return (
+            text + " No placebo date before the event had enough observed days to check the model."
+        )
+    alarms = placebo_counts(placebo)["placebo_alarms"]
+    dates = ", ".join(f"{d:%d %b %Y}" for d in usable["placebo_date"])
+    text += (
+        f" Placebo check: the same model started on {len(usable)} earlier dates ({dates}) "
+        f"finds an 'effect' at {alarms} of them"
+    )
+    if alarms == 0:
+        return text + " — none, as it should when nothing happened."
+    return text + (
+        " — either the model misreads this series or activity was already moving before "
+        "the event (see the timing label); read the estimate above with that in mind."
+    )
+
+
+def _usable_placebos(placebo: pd.DataFrame) -> pd.DataFrame:
+    return placebo[placebo["effect"].notna()] if "effect" in placebo else placebo.iloc[:0]
+
+
+def placebo_counts(placebo: pd.DataFrame) -> dict[str, int]:
+    """``placebo_dates`` checked and ``placebo_alarms`` (intervals excluding zero) among them."""
+    usable = _usable_placebos(placebo)
+    return {
+        "placebo_dates": len(usable),
+        "placebo_alarms": int(usable["excludes_zero"].astype(bool).sum()) if len(usable) else 0,
+    }

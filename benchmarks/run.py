@@ -441,18 +441,25 @@ def bench_batch(tmp: Path, quick: bool) -> list[Row]:
         kc.stop_channels(); km.shutdown_kernel(now=True)
         """
     )
-    floor = timed(
-        lambda: subprocess.run([PY, "-c", floor_code], check=True, capture_output=True), 3
-    )
-    start = timed(
-        lambda: subprocess.run(
-            [PY, "-c", "import analysis.report, papermill, nbconvert"],
-            check=True,
-            capture_output=True,
-        ),
-        3,
-    )
-    total = timed(lambda: subprocess.run(tcmd, check=True, capture_output=True), 2)
+    floors, starts, totals = [], [], []
+    for _ in range(3):  # interleaved, so a busy moment hits all three alike
+        floors.append(
+            timed(
+                lambda: subprocess.run([PY, "-c", floor_code], check=True, capture_output=True), 1
+            )
+        )
+        starts.append(
+            timed(
+                lambda: subprocess.run(
+                    [PY, "-c", "import analysis.report, papermill, nbconvert"],
+                    check=True,
+                    capture_output=True,
+                ),
+                1,
+            )
+        )
+        totals.append(timed(lambda: subprocess.run(tcmd, check=True, capture_output=True), 1))
+    floor, start, total = (statistics.median(x) for x in (floors, starts, totals))
     per_run = (total - start) / 8
     rows.append(
         Row(

@@ -493,7 +493,8 @@ def _run_local(specs: list[dict], workers: int, on_done: Callable[[dict], None])
     attempts = dict.fromkeys(pending, 0)
     while pending:
         batch, pending = pending, {}
-        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(batch)))) as pool:
+        pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(batch))))
+        try:
             futures = {pool.submit(execute_run, s): rid for rid, s in batch.items()}
             for fut in as_completed(futures):
                 rid = futures[fut]
@@ -505,6 +506,24 @@ def _run_local(specs: list[dict], workers: int, on_done: Callable[[dict], None])
                         pending[rid] = batch[rid]  # retry once in a fresh pool
                     else:
                         on_done(_died(batch[rid]))
+        except KeyboardInterrupt:
+            _stop(pool)
+            raise
+        finally:
+            pool.shutdown(wait=True)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Ctrl-C: start no further run and end the running ones now.
+
+    Without this, leaving the pool waits for every queued run (a worker survives the
+    interrupt of its run and takes the next one). A killed run leaves only temporary
+    files, which the next batch removes; finished reports are complete files.
+    """
+    processes = list(getattr(pool, "_processes", {}).values())  # CPython keeps them here
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
 
 
 def _died(spec: dict) -> dict:

@@ -109,7 +109,13 @@ def test_an_interrupted_batch_keeps_finished_reports_and_the_next_run_redoes_onl
         "--quiet",
     ]
     proc = subprocess.Popen(
-        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        cmd,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # A shell starts background jobs with SIGINT ignored, and children inherit that:
+        # give the batch the terminal's default, whatever launched pytest.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 120
     while time.time() < deadline and not list(slow_batch["out"].glob("runs/*/status.json")):

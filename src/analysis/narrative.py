@@ -13,6 +13,7 @@ import math
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,9 @@ from ._io import atomic_write
 from .align import SeriesBank, day_events
 from .datasets import Study, case_campaign_links, load_study
 from .errors import DataWarning
-from .its import ImpactResult
+
+if TYPE_CHECKING:  # its.py imports statsmodels; notebooks without an ITS need not
+    from .its import ImpactResult
 
 
 def load(data_dir: str | Path = "") -> Study:

@@ -71,3 +71,10 @@ class DataError(ValueError):
 
 class DataWarning(UserWarning):
     """Data that are valid but deserve a look (gaps, events outside a series, …)."""
+
+
+class OutputError(Exception):
+    """An output location the project must not or cannot write to (nothing was written).
+
+    ``str(error)`` is one line for the user: which option, which path, what to do.
+    """

@@ -135,3 +135,79 @@ def test_timing_writes_the_per_event_table(minimal_dir, tmp_path, capsys):
     assert table.loc[0, "label"] == "followed"  # the fictional series jumps on the arrest day
     err = capsys.readouterr().err
     assert "1 events excluded" in err  # the month-precision bill
+
+
+def _ingest(posts, out, campaign="free_ana", start="2024-01-01", end="2024-01-03"):
+    return main(
+        [
+            "ingest",
+            str(posts),
+            "--campaign",
+            campaign,
+            "--start",
+            start,
+            "--end",
+            end,
+            "--out",
+            str(out),
+        ]
+    )
+
+
+def test_ingest_into_a_study_table_keeps_every_other_series_and_day(minimal_dir, tmp_path):
+    """The README's own example: ``--out my_study/campaign_activity.csv`` adds, never replaces."""
+    posts = tmp_path / "posts.csv"
+    posts.write_text("created_at\n2024-02-01T10:00:00Z\n2024-02-01T11:00:00Z\n")
+    table = minimal_dir / "campaign_activity.csv"
+    before = pd.read_csv(table)
+    assert _ingest(posts, table, "free_ana_posts", "2024-02-01", "2024-02-02") == 0
+    assert _ingest(posts, table, "free_ana_posts", "2024-02-01", "2024-02-02") == 0  # rerun
+    after = pd.read_csv(table)
+    kept = after[after["campaign_id"] != "free_ana_posts"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, before)
+    new = after[after["campaign_id"] == "free_ana_posts"]
+    assert new["value"].tolist() == [2.0, 0.0]  # updated in place, not duplicated
+
+
+def test_ingest_into_a_day_already_there_replaces_only_that_campaigns_days(minimal_dir, tmp_path):
+    posts = tmp_path / "posts.csv"
+    posts.write_text("created_at\n2024-01-05T10:00:00Z\n")
+    table = minimal_dir / "campaign_activity.csv"
+    before = pd.read_csv(table)
+    assert _ingest(posts, table, "free_ana", "2024-01-05", "2024-01-05") == 0
+    after = pd.read_csv(table)
+    assert len(after) == len(before) + (0 if "2024-01-05" in set(before["date"]) else 1)
+    day = after[(after["campaign_id"] == "free_ana") & (after["date"] == "2024-01-05")]
+    assert day["value"].tolist() == [1.0]
+    other = after[after["date"] != "2024-01-05"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        other, before[before["date"] != "2024-01-05"].reset_index(drop=True)
+    )
+
+
+def test_ingest_into_a_table_that_is_not_an_activity_table_is_refused(
+    minimal_dir, tmp_path, capsys
+):
+    posts = tmp_path / "posts.csv"
+    posts.write_text("created_at\n2024-01-05T10:00:00Z\n")
+    cases = minimal_dir / "cases.csv"
+    before = cases.read_bytes()
+    assert _ingest(posts, cases) == 2
+    assert "cases.csv" in capsys.readouterr().err
+    assert cases.read_bytes() == before
+
+
+def test_fetch_and_ingest_refuse_a_folder_that_prepare_rebuilds(processed_dir, tmp_path, capsys):
+    from analysis import config
+
+    posts = tmp_path / "posts.csv"
+    posts.write_text("created_at\n2024-01-05T10:00:00Z\n")
+    before = {p.name: p.read_bytes() for p in processed_dir.iterdir()}
+    assert _ingest(posts, processed_dir / "campaign_activity.parquet") == 2
+    err = capsys.readouterr().err
+    assert "rebuilt whole by `prepare`" in err and "data/user" in err
+    assert {p.name: p.read_bytes() for p in processed_dir.iterdir()} == before
+    fetch = next(
+        a for a in build_parser()._subparsers._group_actions[0].choices.items() if a[0] == "fetch"
+    )[1]
+    assert fetch.get_default("data") == str(config.USER_DATA_DIR)

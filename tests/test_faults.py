@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -142,5 +143,164 @@ def test_leftovers_of_an_interrupted_batch_are_removed(tmp_path):
     (folder / ".partial.ipynb").write_text("{}")
     (folder / ".report.html.abc.tmp").write_text("<html>")
     (folder / "report.html").write_text("<html></html>")
-    removed = report.remove_leftovers(tmp_path)
+    theirs = tmp_path / "runs" / "notes"  # a folder the batch never wrote
+    theirs.mkdir()
+    (theirs / ".draft.txt.tmp").write_text("a user's file")
+    (tmp_path / ".mine.tmp").write_text("a user's file")
+    removed = report.remove_leftovers(tmp_path, ["r1"])
     assert len(removed) == 2 and [p.name for p in folder.iterdir()] == ["report.html"]
+    assert (theirs / ".draft.txt.tmp").exists() and (tmp_path / ".mine.tmp").exists()
+
+
+# --------------------------------------------------------------------------- kills at random
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every visible file below ``folder`` (hidden leftovers of a kill are allowed)."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    }
+
+
+def _survivors(marker: str) -> list[int]:
+    """Processes whose command line or working directory mentions ``marker``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if marker in cmd or marker in cwd:
+            found.append(int(proc.name))
+    return found
+
+
+def _kill_at_random(cmd: list[str], delays: list[float], signals: list[int], check) -> None:
+    """Start ``cmd`` again and again, kill it after each delay, then call ``check()``."""
+    for delay, sig in zip(delays, signals, strict=True):
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        time.sleep(delay)
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise AssertionError(f"{cmd[:4]} did not stop within 60 s of {sig}") from None
+        check()
+
+
+def _delays(seed: int, n: int, high: float) -> tuple[list[float], list[int]]:
+    import random
+
+    rng = random.Random(seed)
+    return [rng.uniform(0.05, high) for _ in range(n)], [
+        rng.choice([signal.SIGKILL, signal.SIGTERM]) for _ in range(n)
+    ]
+
+
+@pytest.mark.slow
+def test_prepare_killed_at_random_leaves_the_old_study_or_the_new_one_whole(raw_dir, tmp_path):
+    from analysis import config
+
+    curated = tmp_path / "curated"
+    shutil.copytree(config.CURATED_DIR, curated)
+    out = tmp_path / "processed"
+    (tmp_path / "notes.txt").write_text("a user's file beside the output")
+    script = (
+        "import sys; from analysis.prepare import prepare; "
+        "prepare(sys.argv[1], sys.argv[2], sys.argv[3], user_dir=sys.argv[4], progress=False)"
+    )
+    cmd = [sys.executable, "-c", script, str(out), str(raw_dir), str(curated), str(tmp_path / "u")]
+    subprocess.run(cmd, check=True, capture_output=True)
+    old = _snapshot(out)
+    cases = curated / "cases.csv"
+    old_text = cases.read_text()
+    new_text = old_text.replace("George Floyd", "George Perry Floyd", 1)
+    cases.write_text(new_text)
+    subprocess.run(cmd, check=True, capture_output=True)
+    new = _snapshot(out)
+    assert new != old
+    cases.write_text(old_text)
+    subprocess.run(cmd, check=True, capture_output=True)  # back to the old study
+    assert _snapshot(out) == old
+    cases.write_text(new_text)
+
+    def check():
+        now = _snapshot(out)
+        assert now in (old, new), sorted(now)
+        assert (tmp_path / "notes.txt").read_text() == "a user's file beside the output"
+        cases.write_text(new_text if now == old else old_text)  # the next run changes it
+
+    delays, signals = _delays(1, 8, 3.0)
+    _kill_at_random(cmd, delays, signals, check)
+    subprocess.run(cmd, check=True, capture_output=True)  # a later prepare tidies up
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "notes.txt", "processed"]
+
+
+@pytest.mark.slow
+def test_ingest_killed_at_random_leaves_the_old_table_or_the_new_one(minimal_dir, tmp_path):
+    posts = tmp_path / "posts.csv"
+    posts.write_text("created_at\n" + "2024-02-01T10:00:00Z\n" * 2000)
+    table = minimal_dir / "campaign_activity.csv"
+    old = table.read_bytes()
+    cmd = [sys.executable, "-m", "analysis", "ingest", str(posts), "--campaign", "posts"]
+    cmd += ["--start", "2024-02-01", "--end", "2024-02-03", "--out", str(table)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    new = table.read_bytes()
+    others = {p.name: p.read_bytes() for p in minimal_dir.iterdir() if p != table}
+
+    def check():
+        assert table.read_bytes() in (old, new)
+        assert {
+            p.name: p.read_bytes()
+            for p in minimal_dir.iterdir()
+            if p != table and not p.name.startswith(".")
+        } == others
+        table.write_bytes(old)
+
+    table.write_bytes(old)
+    delays, signals = _delays(2, 5, 2.5)
+    _kill_at_random(cmd, delays, signals, check)
+
+
+@pytest.mark.slow
+def test_report_killed_at_random_keeps_whole_files_and_leaves_no_process(slow_batch):
+    out = slow_batch["out"]
+    out.mkdir()
+    cmd = [sys.executable, "-m", "analysis", "report", "--runs", str(slow_batch["yaml"])]
+    cmd += ["--out", str(out), "--data", str(slow_batch["data"]), "--workers", "2", "--quiet"]
+    indexes = []
+
+    def check():
+        deadline = time.time() + 20  # a kernel notices its worker is gone within ~1 s
+        while _survivors(str(out)) and time.time() < deadline:
+            time.sleep(0.5)
+        assert not _survivors(str(out)), "a process of the killed batch survived it"
+        _complete_html(out)
+        index = out / "index.html"
+        if index.exists():
+            assert index.read_text().rstrip().endswith("</html>")
+            indexes.append(index.read_bytes())
+        for run in out.glob("runs/*"):  # start again from nothing
+            shutil.rmtree(run)
+        index.unlink(missing_ok=True)
+
+    _kill_at_random(cmd, [4.0, 6.0, 3.0], [signal.SIGKILL, signal.SIGKILL, signal.SIGKILL], check)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob("runs/*/status.json")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
+    assert (out / "index.html").is_file()  # SIGTERM still writes the index of what finished
+    time.sleep(3)
+    assert not _survivors(str(out))

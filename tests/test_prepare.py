@@ -10,7 +10,7 @@ import pytest
 
 from analysis import config
 from analysis.datasets import load_study
-from analysis.errors import DataError
+from analysis.errors import DataError, OutputError
 from analysis.prepare import ICHBINHANNA_ARCHIVES, build_study, prepare
 
 
@@ -82,6 +82,7 @@ def test_navalny_counter_series(real_study):
 
 def test_prepare_writes_parquet_that_loads_back_identically(processed_dir, real_study):
     assert sorted(p.name for p in processed_dir.iterdir()) == [
+        ".pressure-precedent",  # the marker: this folder is the project's, rebuilt whole
         "campaign_activity.parquet",
         "campaigns.parquet",
         "cases.parquet",
@@ -111,3 +112,70 @@ def test_a_failed_prepare_writes_nothing_and_keeps_old_files(raw_dir, tmp_path):
 def test_missing_raw_files_say_run_make_data(tmp_path):
     with pytest.raises(DataError, match=r"expected this raw file \(run `make data`\)"):
         build_study(tmp_path / "no-raw", progress=False)
+
+
+def test_prepare_never_deletes_a_users_own_tables(raw_dir, minimal_dir, capsys):
+    """``prepare --out my_study`` used to delete the user's CSV tables there."""
+    from analysis.cli import main
+
+    before = {p.name: p.read_bytes() for p in minimal_dir.iterdir()}
+    with pytest.raises(OutputError, match="holds files this project did not write"):
+        prepare(minimal_dir, raw_dir, progress=False)
+    assert {p.name: p.read_bytes() for p in minimal_dir.iterdir()} == before
+    assert main(["prepare", "--out", str(minimal_dir), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prepare: ") and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in minimal_dir.iterdir()} == before
+    assert sorted(p.name for p in minimal_dir.parent.iterdir()) == ["study"]  # no stage left
+
+
+def test_prepare_replaces_its_own_folder_whole_and_keeps_placeholders(raw_dir, tmp_path):
+    out = tmp_path / "processed"
+    out.mkdir()
+    (out / ".gitkeep").write_text("")
+    prepare(out, raw_dir, progress=False)
+    (out / "cases.csv").write_bytes(b"a table the user put there")
+    with pytest.raises(OutputError):  # an extra table file is not ours: refuse, keep it
+        prepare(out, raw_dir, progress=False)
+    (out / "cases.csv").unlink()
+    prepare(out, raw_dir, progress=False)
+    assert (out / ".gitkeep").exists() and len(list(out.glob("*.parquet"))) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["processed"]
+
+
+def test_a_failure_while_writing_keeps_the_previous_study_whole(raw_dir, tmp_path, monkeypatch):
+    import analysis.datasets as ds
+
+    out = tmp_path / "processed"
+    prepare(out, raw_dir, progress=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = ds.write_table
+    calls = []
+
+    def fail_on_third(frame, path, table):
+        calls.append(table)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real(frame, path, table)
+
+    monkeypatch.setattr(ds, "write_table", fail_on_third)
+    with pytest.raises(OSError, match="No space"):
+        prepare(out, raw_dir, progress=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["processed"]
+
+
+def test_fetched_series_in_data_user_survive_prepare(raw_dir, minimal_dir, tmp_path):
+    user = tmp_path / "user"
+    user.mkdir()
+    for table in ("campaigns", "campaign_activity"):
+        shutil.copy(minimal_dir / f"{table}.csv", user / f"{table}.csv")
+    study = build_study(raw_dir, user_dir=user, progress=False)
+    assert "free_ana" in set(study.campaigns["campaign_id"])
+    assert (study.activity["campaign_id"] == "free_ana").sum() == 103
+    assert "blacklivesmatter" in set(study.campaigns["campaign_id"])
+    clash = pd.read_csv(user / "campaigns.csv")
+    clash.loc[0, "campaign_id"] = "blacklivesmatter"
+    clash.to_csv(user / "campaigns.csv", index=False)
+    with pytest.raises(DataError, match=r"campaigns\.csv:2:campaign_id: 'blacklivesmatter'"):
+        build_study(raw_dir, user_dir=user, progress=False)

@@ -174,6 +174,7 @@ def test_a_killed_worker_fails_only_its_run_and_leaves_no_half_files(batch):
     by_id = {r["run"]["run_id"]: r for r in result.records}
     assert by_id["kill"]["status"] == "failed" and "worker process" in by_id["kill"]["error"]
     assert by_id["ok-five"]["status"] == "ok"
+    assert "planted failure" in by_id["fail"]["error"]  # not "died": retried on its own
     leftovers = [p for p in batch["out"].rglob("*") if p.name.endswith((".tmp", ".partial"))]
     assert leftovers == []
     assert "</html>" in result.index.read_text()
@@ -237,3 +238,81 @@ def test_the_project_run_list_is_valid():
     runs = load_runs()
     assert len({r.run_id for r in runs}) == len(runs) > 20
     assert all(report.RUN_ID_RE.match(r.run_id) for r in runs)
+
+
+def _cli_report(batch, *extra: str) -> int:
+    from analysis.cli import main
+
+    return main(
+        [
+            "report",
+            "--runs",
+            str(batch["yaml"]),
+            "--data",
+            str(batch["data"]),
+            "--quiet",
+            "--out",
+            str(batch["out"]),
+            "--workers",
+            "2",
+            *extra,
+        ]
+    )
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_report_refuses_a_folder_it_did_not_write_and_force_deletes_nothing(batch, capsys):
+    out = batch["out"]
+    (out / "runs" / "old").mkdir(parents=True)
+    (out / "index.html").write_text("<html>my own page</html>")
+    (out / "runs" / "old" / "status.json").write_text("{}")
+    (out / "runs" / "old" / "draft.md").write_text("mine")
+    (out / ".notes.tmp").write_text("mine too")
+    before = _tree(out)
+    assert _cli_report(batch) == 2
+    err = capsys.readouterr().err
+    assert "report: --out:" in err and "was not written by this project" in err
+    assert "--force" in err and "Traceback" not in err
+    assert _tree(out) == before  # nothing touched, not even a marker
+    assert _cli_report(batch, "--force") == 1  # the planted failing run
+    after = _tree(out)
+    assert {k: after[k] for k in before if k != "index.html"} == {
+        k: v for k, v in before.items() if k != "index.html"
+    }  # the user's files are all there; only the index was replaced, as --force asked
+
+
+def test_reports_written_before_markers_existed_are_still_ours(batch):
+    _run(batch)
+    (batch["out"] / ".pressure-precedent").unlink()
+    assert report.looks_like_reports(batch["out"])
+    assert _cli_report(batch) == 1
+    assert report.read_marker(batch["out"])["kind"] == "reports"
+
+
+def test_two_runs_files_never_share_a_report_folder(batch, tmp_path, capsys):
+    import shutil
+
+    assert _cli_report(batch) == 1
+    before = _tree(batch["out"])
+    other = tmp_path / "other"
+    shutil.copytree(batch["nbs"], other)
+    from analysis.cli import main
+
+    code = main(
+        [
+            "report",
+            "--runs",
+            str(other / "reports.yaml"),
+            "--data",
+            str(batch["data"]),
+            "--out",
+            str(batch["out"]),
+            "--quiet",
+        ]
+    )
+    assert code == 2
+    assert "holds the reports of" in capsys.readouterr().err
+    assert _tree(batch["out"]) == before

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__, config
-from .errors import DataError, DataWarning
+from .errors import DataError, DataWarning, OutputError
 
 EXIT_DATA_ERROR = 2
 
@@ -80,7 +80,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .datasets import write_table
+    from .datasets import update_activity
     from .ingest import count_posts
 
     if args.match_column and not args.term:
@@ -98,7 +98,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         end=args.end,
         memory_limit=args.memory_limit,
     )
-    write_table(daily, Path(args.out), "campaign_activity")
+    update_activity(Path(args.out), daily, what="--out")
     observed = int(daily["value"].notna().sum())
     print(
         f"wrote {args.out}: {observed} days, {int(daily['value'].sum())} posts for {args.campaign}"
@@ -152,6 +152,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return EXIT_DATA_ERROR
     result = run_batch(
         runs,
+        runs_file=Path(args.runs),
         data_dir=Path(args.data),
         out_dir=Path(args.out),
         notebooks_dir=Path(args.runs).parent,
@@ -258,7 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument(
-        "--out", default=str(config.PROCESSED_DATA_DIR), help="output folder (default: %(default)s)"
+        "--out",
+        default=str(config.PROCESSED_DATA_DIR),
+        help=(
+            "study folder to create or replace whole (default: %(default)s); a folder holding "
+            "files this project did not write is refused"
+        ),
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prepare)
@@ -288,7 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="+", help="archive files or glob patterns")
     p.add_argument("--campaign", required=True, help="campaign_id for the counts (a slug)")
-    p.add_argument("--out", required=True, help="output table (.csv, .parquet or .xlsx)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help=(
+            "activity table to add the counts to (.csv, .parquet or .xlsx); other series and "
+            "other days in it are kept, this campaign's counted days are replaced"
+        ),
+    )
     p.add_argument(
         "--timestamp", default="created_at", help="timestamp column (default: %(default)s)"
     )
@@ -408,11 +421,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="run list (default: %(default)s)",
     )
     p.add_argument(
-        "--out", default=str(config.REPORTS_DIR), help="report folder (default: %(default)s)"
+        "--out",
+        default=str(config.REPORTS_DIR),
+        help=(
+            "report folder (default: %(default)s): new, empty, or written by this project "
+            "for the same runs file"
+        ),
     )
     p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     p.add_argument(
-        "--force", action="store_true", help="rerun runs whose cached result is still valid"
+        "--force",
+        action="store_true",
+        help=(
+            "rerun runs whose cached result is still valid, and accept an --out folder that "
+            "is not empty and was not written by this project (nothing in it is deleted)"
+        ),
     )
     p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
     p.add_argument("--scheduler", help="tcp://HOST:PORT of a Dask scheduler to run on instead")
@@ -425,7 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="build a campaign series from Wikipedia, GDELT, Media Cloud or a Google Trends export",
         description=(
             "Fetch a daily activity series and add it to a study folder (campaigns + "
-            "campaign_activity; a rerun updates the same days). Sources: wikipedia (page views "
+            "campaign_activity; a rerun updates the same days, other series are kept). By "
+            "default the series goes to data/user, which `prepare` merges into "
+            "data/processed and never deletes. Sources: wikipedia (page views "
             "of --query articles, redirects summed), gdelt (news articles matching --query), "
             "mediacloud (stories; needs MEDIACLOUD_API_KEY), google-trends (import --file). "
             "Replies are cached in .cache/http; set PP_USER_AGENT to your contact."
@@ -446,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", help="last day YYYY-MM-DD")
     p.add_argument(
         "--data",
-        default=str(config.PROCESSED_DATA_DIR),
+        default=str(config.USER_DATA_DIR),
         help="study folder to add to (default: %(default)s)",
     )
     p.add_argument("--lang", default="en", help="Wikipedia language edition (default: %(default)s)")
@@ -470,3 +495,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         n = len(err.failures)
         print(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", file=sys.stderr)
         return EXIT_DATA_ERROR
+    except OutputError as err:
+        print(f"{args.command}: {err}", file=sys.stderr)
+        return EXIT_DATA_ERROR
+    except KeyboardInterrupt as exc:
+        terminated = type(exc).__name__ == "BatchTerminated"
+        print(
+            f"{args.command}: {'terminated' if terminated else 'interrupted'}; files already "
+            "finished are kept whole, unfinished ones were not written",
+            file=sys.stderr,
+        )
+        return 143 if terminated else 130

@@ -51,6 +51,8 @@ RAW_DATA_DIR: Path = DATA_DIR / "raw"
 CURATED_DIR: Path = RAW_DATA_DIR / "curated"
 MANIFEST_FILE: Path = RAW_DATA_DIR / "sources.toml"
 PROCESSED_DATA_DIR: Path = DATA_DIR / "processed"
+#: Series a user fetched (``fetch``): never rebuilt, merged into the study by ``prepare``.
+USER_DATA_DIR: Path = DATA_DIR / "user"
 NOTEBOOKS_DIR: Path = PROJ_ROOT / "notebooks"
 REPORTS_DIR: Path = PROJ_ROOT / "reports"
 FIGURES_DIR: Path = REPORTS_DIR / "figures"

@@ -45,7 +45,15 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, config
-from .datasets import FORMATS, parse_table, read_raw, write_table
+from .datasets import (
+    FORMATS,
+    find_table,
+    parse_table,
+    read_raw,
+    refuse_derived,
+    update_activity,
+    write_table,
+)
 from .errors import DataError, Failure
 from .schema import SLUG_EXPECTED, SLUG_RE
 
@@ -399,12 +407,18 @@ def import_google_trends(campaign_id: str, path: Path, query: str | None = None)
 # --------------------------------------------------------------------------- writing
 
 
+def _existing_path(folder: Path, table: str) -> Path:
+    try:
+        return find_table(folder, table)
+    except DataError:
+        if any((folder / f"{table}{ext}").exists() for ext in FORMATS):
+            raise  # two files hold the table: say so rather than pick one
+        return folder / f"{table}.csv"
+
+
 def _existing(folder: Path, table: str) -> tuple[pd.DataFrame | None, Path]:
-    for ext in FORMATS:
-        p = folder / f"{table}{ext}"
-        if p.exists():
-            return parse_table(read_raw(p), table, str(p)), p
-    return None, folder / f"{table}.csv"
+    path = _existing_path(folder, table)
+    return (parse_table(read_raw(path), table, str(path)) if path.exists() else None), path
 
 
 def write_series(folder: Path, campaign_id: str, series: Series) -> tuple[Path, Path]:
@@ -418,9 +432,10 @@ def write_series(folder: Path, campaign_id: str, series: Series) -> tuple[Path, 
     if not SLUG_RE.match(campaign_id):
         raise DataError([Failure("--campaign", None, None, campaign_id, SLUG_EXPECTED)])
     folder = Path(folder)
+    refuse_derived(folder, "--data")
     folder.mkdir(parents=True, exist_ok=True)
     campaigns, camp_path = _existing(folder, "campaigns")
-    activity, act_path = _existing(folder, "campaign_activity")
+    act_path = _existing_path(folder, "campaign_activity")
     row = {
         "campaign_id": campaign_id,
         **series.campaign,
@@ -436,17 +451,9 @@ def write_series(folder: Path, campaign_id: str, series: Series) -> tuple[Path, 
         campaigns = pd.concat([keep, new_row], ignore_index=True)
     else:
         campaigns = new_row
-    fetched = series.activity
-    if activity is not None:
-        same = (activity["campaign_id"] == campaign_id) & activity["date"].isin(fetched["date"])
-        activity = pd.concat([activity[~same], fetched], ignore_index=True)
-    else:
-        activity = fetched
-    activity = activity.sort_values(["campaign_id", "date"], kind="stable").reset_index(drop=True)
-    parse_table(campaigns, "campaigns", str(camp_path))  # validate both before writing either
-    parse_table(activity, "campaign_activity", str(act_path))
+    parse_table(campaigns, "campaigns", str(camp_path))  # validate before writing anything
+    update_activity(act_path, series.activity, what="--data")
     write_table(campaigns, camp_path, "campaigns")
-    write_table(activity, act_path, "campaign_activity")
     return camp_path, act_path
 
 

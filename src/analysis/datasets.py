@@ -19,6 +19,7 @@ import csv
 import difflib
 import io
 import re
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +27,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_write
-from .errors import DataError, DataWarning, Failure
+from ._io import (
+    PLACEHOLDERS,
+    atomic_write,
+    foreign_entries,
+    read_marker,
+    recover_folder,
+    replace_folder,
+    stage_folder,
+    write_marker,
+)
+from .errors import DataError, DataWarning, Failure, OutputError
 from .schema import NULLABLE, OPTIONAL_DEFAULTS, REQUIRED, TABLES, check_table
 
 FORMATS: tuple[str, ...] = (".csv", ".parquet", ".xlsx")
@@ -781,18 +791,110 @@ def write_table(frame: pd.DataFrame, path: Path, table: str) -> Path:
     raise ValueError(f"cannot write {path}: expected .csv, .parquet or .xlsx")
 
 
-def save_study(study: Study, folder: Path, fmt: str = "parquet") -> list[Path]:
-    """Write a study's four tables into ``folder`` as ``<table>.<fmt>``, each atomically.
+def refuse_derived(folder: Path, what: str) -> None:
+    """Refuse to add rows to a study folder that ``prepare`` replaces whole.
 
-    Other formats of the same tables in the folder are removed afterwards, so the
-    folder never holds two versions of one table.
+    Raises
+    ------
+    OutputError
+        If ``folder`` carries the marker of a study written by :func:`save_study`:
+        what was added there would vanish at the next ``prepare``.
+    """
+    marker = read_marker(Path(folder))
+    if marker is not None and marker.get("kind") == "study":
+        raise OutputError(
+            f"{what}: {folder} is rebuilt whole by `prepare`, so what is added there would "
+            "be lost; nothing was written. Add series to data/user (the default of `fetch`, "
+            "merged by `prepare`) or to a study folder of your own"
+        )
+
+
+def update_activity(path: Path, new: pd.DataFrame, *, what: str = "--out") -> Path:
+    """Add or update days of series in an activity table file, keeping every other row.
+
+    Rows of ``new`` replace the rows of the same campaign on the same day; every other
+    row of the file (other campaigns, other days) is kept, so writing one series into a
+    study's ``campaign_activity`` table never loses the others. The result is validated
+    before it is written (atomically, in the file's format).
+
+    Raises
+    ------
+    DataError
+        If the existing file is not a valid ``campaign_activity`` table.
+    OutputError
+        If the file sits in a folder that ``prepare`` rebuilds (see :func:`refuse_derived`).
+    """
+    path = Path(path)
+    refuse_derived(path.parent, what)
+    if path.exists():
+        if path.is_dir():
+            raise OutputError(f"{what}: {path} is a folder; expected a table file")
+        old = parse_table(read_raw(path), "campaign_activity", str(path))
+        keys = pd.MultiIndex.from_frame(new[["campaign_id", "date"]])
+        same = pd.MultiIndex.from_frame(old[["campaign_id", "date"]]).isin(keys)
+        new = pd.concat([old[~same], new], ignore_index=True)
+    merged = new.sort_values(["campaign_id", "date"], kind="stable").reset_index(drop=True)
+    parse_table(merged, "campaign_activity", str(path))
+    return write_table(merged, path, "campaign_activity")
+
+
+def save_study(
+    study: Study, folder: Path, fmt: str = "parquet", *, legacy_ok: bool = False
+) -> list[Path]:
+    """Write a study's four tables as ``<table>.<fmt>``, replacing ``folder`` whole.
+
+    The tables are written into a new folder beside ``folder`` and switched in with one
+    atomic exchange, so a reader (or a kill at any moment) sees the previous study whole
+    or the new one whole, never a mixture. ``folder`` must be new, empty, or a study
+    folder this function wrote (it carries the project's marker); a folder holding
+    anything else is refused, since its files would be lost.
+
+    Parameters
+    ----------
+    study : Study
+        The study to write.
+    folder : Path
+        The study folder to create or replace.
+    fmt : {"parquet", "csv", "xlsx"}
+        File format of every table.
+    legacy_ok : bool
+        Accept an unmarked folder that holds only contract tables (a folder written
+        before markers existed, such as the project's own ``data/processed``).
+
+    Raises
+    ------
+    OutputError
+        If ``folder`` is a file, another kind of output, or holds files the project
+        did not write.
     """
     folder = Path(folder)
-    written = []
-    for table, frame in study.tables().items():
-        written.append(write_table(frame, folder / f"{table}.{fmt}", table))
-        for ext in FORMATS:
-            other = folder / f"{table}{ext}"
-            if ext != f".{fmt}" and other.exists():
-                other.unlink()
-    return written
+    recover_folder(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} is a file; expected a folder for the study")
+    marker = read_marker(folder)
+    # what an earlier save wrote: the marker says in which format (before markers: any)
+    written = [f".{marker['format']}"] if marker and marker.get("format") else FORMATS
+    tables = {f"{table}{ext}" for table in TABLES for ext in written}
+    others = [p.name for p in foreign_entries(folder) if p.name not in tables or p.is_dir()]
+    if marker is not None and marker.get("kind") != "study":
+        raise OutputError(f"{folder} holds {marker['kind']}, not a study; choose another folder")
+    if others or (marker is None and foreign_entries(folder) and not legacy_ok):
+        listed = ", ".join((others or [p.name for p in foreign_entries(folder)])[:4])
+        raise OutputError(
+            f"{folder} holds files this project did not write ({listed}); the study folder "
+            "is replaced whole, so they would be lost. Nothing was written: choose a new or "
+            "empty folder, or move those files elsewhere"
+        )
+    stage = stage_folder(folder)
+    try:
+        write_marker(stage, "study", format=fmt)
+        for keep in PLACEHOLDERS:
+            if (folder / keep).is_file():
+                shutil.copy2(folder / keep, stage / keep)
+        for table, frame in study.tables().items():
+            write_table(frame, stage / f"{table}.{fmt}", table)
+        replace_folder(stage, folder, old_is_ours=True)  # checked above: only ours
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return [folder / f"{table}.{fmt}" for table in study.tables()]

@@ -18,6 +18,12 @@ How each series is made (raw files are never edited):
   archives with DuckDB (creation time decoded from each ID), distinct IDs, inside each
   query's window (zeros inside it are observed; days outside it are dropped).
 - ``navalny_progov``: the ``shares`` column of the CooRTweet-derived daily counts.
+
+Series a user added with ``fetch`` live in ``data/user`` (``campaigns`` and
+``campaign_activity`` tables), which ``prepare`` never writes: they are merged into the
+study it builds, so rebuilding ``data/processed`` never loses them. ``data/processed``
+is replaced whole and atomically (the previous study stays whole until the new one is
+complete); ``prepare --out`` refuses a folder holding files the project did not write.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import config
-from .datasets import Study, assemble_study, parse_table, read_raw, save_study
+from .datasets import Study, assemble_study, find_table, parse_table, read_raw, save_study
 from .errors import DataError, Failure
 from .ingest import count_tweet_ids
 
@@ -123,16 +129,54 @@ BUILDERS: dict[str, Callable[[Path], pd.DataFrame]] = {
 }
 
 
+def _user_tables(user_dir: Path, bundled: dict[str, pd.DataFrame]) -> tuple[dict, list]:
+    """The ``campaigns`` / ``campaign_activity`` tables a user fetched into ``user_dir``."""
+    found: dict[str, tuple[pd.DataFrame, str]] = {}
+    failures: list[Failure] = []
+    for table in ("campaigns", "campaign_activity"):
+        try:
+            path = find_table(user_dir, table)
+        except DataError as err:  # no such table is fine; two files for one table is not
+            failures += [f for f in err.failures if " and " in f.value]
+            continue
+        try:
+            found[table] = (parse_table(read_raw(path), table, str(path)), str(path))
+        except DataError as err:
+            failures += err.failures
+    if "campaigns" in found:
+        frame, file = found["campaigns"]
+        taken = set(bundled["campaigns"]["campaign_id"])
+        for i, cid in enumerate(frame["campaign_id"]):
+            if cid in taken:
+                failures.append(
+                    Failure(file, i + 2, "campaign_id", cid, "an id the bundled data do not use")
+                )
+    return found, failures
+
+
 def build_study(
-    raw_dir: Path | None = None, curated_dir: Path | None = None, *, progress: bool = True
+    raw_dir: Path | None = None,
+    curated_dir: Path | None = None,
+    *,
+    user_dir: Path | None = None,
+    progress: bool = True,
 ) -> Study:
     """Build and validate the bundled study in memory (nothing is written).
+
+    Parameters
+    ----------
+    raw_dir, curated_dir : Path, optional
+        Third-party raw files and curated tables (defaults: ``data/raw``,
+        ``data/raw/curated``).
+    user_dir : Path, optional
+        A folder of series added with ``fetch`` (``campaigns`` and
+        ``campaign_activity``), merged into the study; ``None`` merges nothing.
 
     Raises
     ------
     DataError
-        If a curated table or a converted series breaks the contract, or a raw file
-        is missing (run ``make data`` first).
+        If a curated table or a converted series breaks the contract, a user series
+        reuses a bundled id, or a raw file is missing (run ``make data`` first).
     """
     raw_dir = Path(raw_dir or config.RAW_DATA_DIR)
     curated_dir = Path(curated_dir or config.CURATED_DIR)
@@ -162,12 +206,19 @@ def build_study(
                     "this raw file (run `make data`)",
                 )
             )
+    user: dict[str, tuple[pd.DataFrame, str]] = {}
+    if user_dir is not None and Path(user_dir).is_dir() and "campaigns" in tables:
+        user, more = _user_tables(Path(user_dir), tables)
+        failures += more
     if failures:
         raise DataError(failures)
     activity_label = "campaign_activity (built from data/raw)"
     files["campaign_activity"] = activity_label
     activity = parse_table(pd.concat(parts, ignore_index=True), "campaign_activity", activity_label)
     tables["campaign_activity"] = activity
+    for table, (frame, file) in user.items():
+        tables[table] = pd.concat([tables[table], frame], ignore_index=True)
+        files[table] = f"{files[table]} + {file}"
     return assemble_study(tables, files, str(raw_dir))
 
 
@@ -176,17 +227,30 @@ def prepare(
     raw_dir: Path | None = None,
     curated_dir: Path | None = None,
     *,
+    user_dir: Path | None = None,
     progress: bool = True,
 ) -> list[Path]:
     """Build, validate, then write the bundled study as Parquet (``data/processed``).
 
-    Nothing is written unless the whole study is valid; each file is written to a
-    temporary name and renamed, so a reader never sees half a file.
+    Nothing is written unless the whole study is valid. The tables are written into a
+    new folder that replaces the old one in a single atomic step, so a reader or a kill
+    sees the previous study whole or the new one whole. Series in ``user_dir``
+    (default ``data/user``, filled by ``fetch``) are merged in.
 
     Returns
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    DataError
+        Invalid input (nothing written).
+    OutputError
+        ``out_dir`` holds files the project did not write (nothing written).
     """
-    study = build_study(raw_dir, curated_dir, progress=progress)
-    return save_study(study, Path(out_dir or config.PROCESSED_DATA_DIR), fmt="parquet")
+    out = Path(out_dir or config.PROCESSED_DATA_DIR)
+    user = config.USER_DATA_DIR if user_dir is None else user_dir
+    study = build_study(raw_dir, curated_dir, user_dir=user, progress=progress)
+    legacy = out.resolve() == config.PROCESSED_DATA_DIR.resolve()
+    return save_study(study, out, fmt="parquet", legacy_ok=legacy)

@@ -33,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -48,11 +49,22 @@ import yaml
 from tqdm import tqdm
 
 from . import __version__, config
-from ._io import atomic_write
+from ._io import (
+    MARKER,
+    atomic_write,
+    claim_folder,
+    foreign_entries,
+    read_marker,
+    temp_names,
+    write_marker,
+)
+from .errors import OutputError
 
 RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 RESERVED = {"results_path", "data_dir"}
 STATUS_FILE = "status.json"
+#: Every file the batch writes into a run's folder (so only these are ever cleaned up).
+RUN_FILES = ("report.html", STATUS_FILE, "results.json", "notebook.ipynb", "kernel.log")
 
 
 class ReportConfigError(ValueError):
@@ -437,30 +449,103 @@ def _cached(run: Run, out_dir: Path, key: str) -> dict | None:
     return None
 
 
-def remove_leftovers(out_dir: Path) -> list[Path]:
-    """Delete temporary files an interrupted batch left behind (never finished files)."""
-    removed = []
-    for pattern in ("runs/*/.partial.ipynb", "runs/*/.results.json.partial", "**/.*.tmp"):
-        for path in Path(out_dir).glob(pattern):
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
+def remove_leftovers(out_dir: Path, run_ids: Iterable[str] = ()) -> list[Path]:
+    """Delete temporary files an interrupted batch left behind (never finished files).
+
+    Only the batch's own temporary names are touched: ``.index.html.*.tmp`` at the top
+    and, in run folders the batch wrote (holding a ``status.json``, or named after a
+    current run), ``.partial.ipynb``, ``.results.json.partial`` and the temporary names
+    of :data:`RUN_FILES`. Nothing else in ``out_dir`` is read or deleted.
+    """
+    out_dir = Path(out_dir)
+    found = temp_names(out_dir, ["index.html", MARKER])
+    current = set(run_ids)
+    runs = out_dir / "runs"
+    folders = sorted(p for p in runs.iterdir() if p.is_dir()) if runs.is_dir() else []
+    for folder in folders:
+        if folder.name not in current and not (folder / STATUS_FILE).is_file():
+            continue
+        found += temp_names(folder, RUN_FILES)
+        found += [
+            p for p in (folder / ".partial.ipynb", folder / ".results.json.partial") if p.is_file()
+        ]
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
 
 
 def remove_stale_runs(out_dir: Path, runs: Sequence[Run]) -> list[Path]:
     """Delete run folders of runs no longer in the batch (renamed or removed runs).
 
-    Only folders the batch wrote (those holding a ``status.json``) are touched, so a
-    stale report cannot be mistaken for a current one; the index never lists them.
+    Only folders the batch wrote are touched: those holding a ``status.json`` and
+    nothing but :data:`RUN_FILES` and their temporary names. The caller makes sure
+    ``out_dir`` is this runs file's own report folder (see :func:`claim_reports`).
     """
     current = {run.run_id for run in runs}
+    allowed = set(RUN_FILES) | {".partial.ipynb", ".results.json.partial"}
     removed = []
     for status in Path(out_dir).glob(f"runs/*/{STATUS_FILE}"):
         folder = status.parent
-        if folder.name not in current:
+        if folder.name in current:
+            continue
+        temps = set(temp_names(folder, RUN_FILES))
+        if all(p.name in allowed or p in temps for p in folder.iterdir()):
             shutil.rmtree(folder)
             removed.append(folder)
     return removed
+
+
+def looks_like_reports(folder: Path) -> bool:
+    """Whether an unmarked folder holds only what an earlier batch wrote.
+
+    True for ``index.html`` and ``runs/`` whose every entry is a run folder with a
+    ``status.json`` (reports written before folders carried the project's marker).
+    """
+    folder = Path(folder)
+    temps = {p.name for p in temp_names(folder, ["index.html"])}
+    names = {p.name for p in foreign_entries(folder)} - temps
+    if not names <= {"index.html", "runs"}:
+        return False
+    runs = folder / "runs"
+    return not runs.exists() or all(
+        d.is_dir() and (d / STATUS_FILE).is_file() for d in runs.iterdir()
+    )
+
+
+def claim_reports(out_dir: Path, runs_file: Path | None, *, force: bool = False) -> bool:
+    """Make ``out_dir`` this runs file's report folder; True if it was the batch's already.
+
+    A folder holding the reports of another runs file is refused (one index would
+    replace the other's, and each batch removes runs it does not list). A non-empty
+    folder the project did not write is refused unless ``force``; then the batch adds
+    to it but cleans up nothing there.
+
+    Raises
+    ------
+    OutputError
+        With the reason and what to do instead.
+    """
+    out_dir = Path(out_dir)
+    marker = read_marker(out_dir)
+    ours = marker is not None or (out_dir.is_dir() and looks_like_reports(out_dir))
+    owner = str(Path(runs_file).resolve()) if runs_file else None
+    if marker and marker.get("kind") == "reports" and owner:
+        if marker.get("runs_file") not in (None, owner):
+            raise OutputError(
+                f"--out: {out_dir} holds the reports of {marker['runs_file']}; write the "
+                f"reports of {runs_file} to another folder (nothing was written)"
+            )
+        if marker.get("runs_file") is None:
+            write_marker(out_dir, "reports", runs_file=owner)
+    claim_folder(
+        out_dir,
+        "reports",
+        what="--out",
+        allow_foreign=force,
+        looks_ours=looks_like_reports,
+        runs_file=owner,
+    )
+    return ours
 
 
 def _previous(run: Run, out_dir: Path) -> dict | None:
@@ -488,29 +573,83 @@ class BatchResult:
         return [r for r in self.records if r["status"] != "ok"]
 
 
+class BatchTerminated(KeyboardInterrupt):
+    """The batch received SIGTERM: it stops like an interrupt (index written, workers ended)."""
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into :class:`BatchTerminated` while the batch runs (main thread only)."""
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def handler(signum, frame):
+            raise BatchTerminated()
+
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Worker start-up: be killed when the batch process dies, however it dies.
+
+    Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG)``) reaches a worker even when
+    the batch is killed with SIGKILL and can run no clean-up; the notebook kernel of a
+    worker notices its parent is gone and exits by itself (ipykernel's parent poller).
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the batch's own clean-up must do
+        pass
+    if os.getppid() != parent:  # the batch died before the signal was armed
+        os._exit(1)
+
+
+def _run_pool(specs: list[dict], workers: int, on_done: Callable[[dict], None]) -> list[dict]:
+    """Run ``specs`` in one pool; return those lost because a worker of the pool died."""
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, min(workers, len(specs))),
+        initializer=_die_with,
+        initargs=(os.getpid(),),
+    )
+    lost = []
+    try:
+        futures = {pool.submit(execute_run, s): s for s in specs}
+        for fut in as_completed(futures):
+            try:
+                on_done(fut.result())
+            except BrokenProcessPool:
+                lost.append(futures[fut])
+    except KeyboardInterrupt:
+        _stop(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    return lost
+
+
 def _run_local(specs: list[dict], workers: int, on_done: Callable[[dict], None]) -> None:
-    pending = {s["run"]["run_id"]: s for s in specs}
-    attempts = dict.fromkeys(pending, 0)
-    while pending:
-        batch, pending = pending, {}
-        pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(batch))))
-        try:
-            futures = {pool.submit(execute_run, s): rid for rid, s in batch.items()}
-            for fut in as_completed(futures):
-                rid = futures[fut]
-                try:
-                    on_done(fut.result())
-                except BrokenProcessPool:
-                    attempts[rid] += 1
-                    if attempts[rid] < 2:
-                        pending[rid] = batch[rid]  # retry once in a fresh pool
-                    else:
-                        on_done(_died(batch[rid]))
-        except KeyboardInterrupt:
-            _stop(pool)
-            raise
-        finally:
-            pool.shutdown(wait=True)
+    """Run every spec on local worker processes.
+
+    A worker that dies (killed, out of memory) breaks its whole pool, so the runs it
+    took down with it are retried, each alone in a fresh one-worker pool: a run that
+    kills its worker again fails by itself and cannot take another run with it.
+    """
+    for spec in _run_pool(specs, workers, on_done):
+        if _run_pool([spec], 1, on_done):
+            on_done(_died(spec))
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -575,6 +714,7 @@ def run_batch(
     only: str | None = None,
     progress: bool = True,
     kernel: str = "python3",
+    runs_file: Path | None = None,
 ) -> BatchResult:
     """Run every run (or reuse its cached result) and write the index.
 
@@ -597,6 +737,18 @@ def run_batch(
     only : str, optional
         Run only runs whose id contains this text; the index still lists the others
         with their last recorded result.
+    runs_file : Path, optional
+        The runs file ``runs`` came from, recorded in the report folder's marker: the
+        reports of two runs files never share a folder.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` belongs to another runs file, or is a non-empty folder the project
+        did not write (unless ``force``); nothing is written then.
+    BatchTerminated, KeyboardInterrupt
+        On SIGTERM or Ctrl-C: running runs are ended, finished reports kept and the
+        index written first.
     """
     t0 = time.perf_counter()
     notebooks_dir = Path(notebooks_dir or config.NOTEBOOKS_DIR)
@@ -605,9 +757,10 @@ def run_batch(
     )
     data_dir = Path(data_dir or config.PROCESSED_DATA_DIR).resolve()
     out_dir = Path(out_dir or config.REPORTS_DIR).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(out_dir)
-    remove_stale_runs(out_dir, runs)
+    ours = claim_reports(out_dir, runs_file, force=force)
+    remove_leftovers(out_dir, [run.run_id for run in runs])
+    if ours:
+        remove_stale_runs(out_dir, runs)
     data_hash = hash_files([data_dir, config.MANIFEST_FILE])
     code = code_hash()
     provenance = {
@@ -657,10 +810,11 @@ def run_batch(
             tqdm.write(f"failed: {record['run']['run_id']}: {record['error']}")
 
     try:
-        if scheduler:
-            _run_dask(specs, scheduler, on_done)
-        elif specs:
-            _run_local(specs, workers or os.cpu_count() or 1, on_done)
+        with _sigterm_interrupts():
+            if scheduler:
+                _run_dask(specs, scheduler, on_done)
+            elif specs:
+                _run_local(specs, workers or os.cpu_count() or 1, on_done)
     finally:
         bar.close()
         ordered = [records[r.run_id] for r in runs if r.run_id in records]

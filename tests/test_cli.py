@@ -103,38 +103,39 @@ def test_timing_help_spells_out_the_rule(capsys):
     with pytest.raises(SystemExit):
         main(["timing", "--help"])
     out = capsys.readouterr().out
-    assert "preceded = pre rose over baseline only" in out and "--threshold" in out
+    assert "In plain words" in out and "never 'preceded'" in out and "--threshold" in out
+    assert "confounded_by" in out and "borderline" in out and "--case" in out
 
 
 def test_timing_writes_the_per_event_table(minimal_dir, tmp_path, capsys):
     out = tmp_path / "timing.csv"
-    assert (
-        main(
-            [
-                "timing",
-                "--data",
-                str(minimal_dir),
-                "--window",
-                "7",
-                "--baseline-days",
-                "7",
-                "--n-boot",
-                "199",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
-    table = pd.read_csv(out)
+    args = ["timing", "--data", str(minimal_dir), "--window", "7", "--baseline-days", "7"]
+    assert main([*args, "--n-boot", "49", "--quiet", "--out", str(out)]) == 0
+    table = pd.read_csv(out, keep_default_na=False)
     assert table["event_id"].tolist() == [
         "free_ana:2024-01-10:arrest",
         "free_ana:2024-02-01:charge",
         "free_ana:2024-03-15:release",
     ]
     assert table.loc[0, "label"] == "followed"  # the fictional series jumps on the arrest day
+    # a 103-day series has too few comparison dates for an empirical p-value: a t tail
+    assert table.loc[0, "placebo_kind"].endswith("(t tail)")
     err = capsys.readouterr().err
-    assert "1 events excluded" in err  # the month-precision bill
+    assert "labels: " in err and "1 events excluded: 1 date known only to the month" in err
+
+
+def test_timing_for_one_case_and_bad_options_get_one_line(minimal_dir, capsys):
+    base = ["timing", "--data", str(minimal_dir), "--quiet", "--no-stability"]
+    assert main([*base, "--case", "free_anna"]) == 2
+    assert "unknown case 'free_anna' (did you mean 'free_ana'?)" in capsys.readouterr().err
+    assert main([*base, "--case", "free_ana"]) == 0
+    assert "free_ana:2024-01-10:arrest" in capsys.readouterr().out
+    for option, value in [("--level", "nan"), ("--window", "0"), ("--n-boot", "5")]:
+        with pytest.raises(SystemExit) as info:
+            main([*base, option, value])
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert f"argument {option}" in err and "Traceback" not in err
 
 
 def _ingest(posts, out, campaign="free_ana", start="2024-01-01", end="2024-01-03"):

@@ -56,14 +56,14 @@ def test_key_event_and_its_sentence(minimal_dir):
     key = narrative.key_event(table, "free_ana")
     assert key["event_id"] == "free_ana:2024-01-10:arrest"  # the largest rise after the event
     sentence = narrative.timing_sentence(key, "#FreeAna", "views per day", 7)
-    assert (
-        f"{key['pre_mean']:,.0f} views per day in the 7 days before the event 'arrest' on 10 January 2024"
-        in sentence
-    )
-    assert (
-        f"{math.exp(key['lr_post_pre']):.2f}× the run-up" in sentence
-        and "labelled 'followed'" in sentence
-    )
+    assert sentence.startswith("#FreeAna (the case's own series) around the arrest on 10 January")
+    assert f"{key['pre_mean']:,.0f} views per day in the 7 days before" in sentence
+    after = math.exp(max(key["lr_short_pre"], key["lr_post_pre"]))
+    assert f"{after:.1f}× the last days before" in sentence and "Label: 'followed'" in sentence
+    shared = key.copy()
+    shared["confounded_by"], shared["series_scope"] = "free_bob", "shared"
+    text = narrative.timing_sentence(shared, "#Free", "views per day")
+    assert "a series shared with other cases" in text and "(free_bob)" in text
     other = table.loc[
         (table["case_id"] == "free_ana") & (table["event_id"] != key["event_id"]), "event_id"
     ].iloc[0]

@@ -174,7 +174,8 @@ def day_events(
         Also return each case's triggering incident (the optional ``start_date``
         column of ``cases``, when it is a ``YYYY-MM-DD`` day) as an event of type
         ``incident`` with direction ``neutral``. Incidents are context, not legal
-        events: every result marks them in its ``event_type`` column.
+        events: every result marks them in its ``event_type`` column. An incident on
+        the day of a listed event of the same case is not added (it is that event).
 
     Returns
     -------
@@ -187,7 +188,7 @@ def day_events(
     excluded["reason"] = "date known only to the " + excluded["date_precision"]
     events = ev.loc[is_day]
     if include_incidents and "start_date" in study.cases:
-        start = pd.to_datetime(study.cases["start_date"], format="%Y-%m-%d", errors="coerce")
+        start = pd.to_datetime(study.cases["start_date"], errors="coerce")
         inc = pd.DataFrame(
             {
                 "case_id": study.cases["case_id"],
@@ -198,6 +199,11 @@ def day_events(
                 "source_url": None,
             }
         )[start.notna()]
+        # an incident on the day of a listed event of the same case is that event
+        same_day = pd.MultiIndex.from_frame(inc[["case_id", "date"]]).isin(
+            pd.MultiIndex.from_frame(events[["case_id", "date"]])
+        )
+        inc = inc[~same_day]
         inc.insert(
             0,
             "event_id",

@@ -8,6 +8,7 @@ nothing is written in that case.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 import warnings
 from collections.abc import Sequence
@@ -17,6 +18,21 @@ from . import __version__, config
 from .errors import DataError, DataWarning, OutputError
 
 EXIT_DATA_ERROR = 2
+
+
+def _bounded(kind: type, low: float, high: float):
+    """An argparse type: a finite number of ``kind`` in ``[low, high]``, else a clear error."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if not (low <= value <= high):  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}…{high:g}")
+        return value
+
+    return parse
 
 
 def _fmt_pct(x: float) -> str:
@@ -115,6 +131,7 @@ def cmd_timing(args: argparse.Namespace) -> int:
     rule = TimingRule(
         window=args.window,
         baseline_days=args.baseline_days,
+        short_window=args.short_window,
         threshold=args.threshold,
         level=args.level,
         min_observed=args.min_observed,
@@ -124,8 +141,28 @@ def cmd_timing(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         study = load_study(Path(args.data))
-    result = timing_table(study, rule, include_incidents=not args.no_incidents)
+    if args.case:
+        unknown = sorted(set(args.case) - set(study.cases["case_id"]))
+        if unknown:
+            known = list(study.cases["case_id"])
+            hints = [
+                f"{u!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                for u in unknown
+                for close in [difflib.get_close_matches(u, known, n=1)]
+            ]
+            print(f"timing: --case: unknown case {', '.join(hints)}", file=sys.stderr)
+            return EXIT_DATA_ERROR
+    result = timing_table(
+        study,
+        rule,
+        include_incidents=not args.no_incidents,
+        cases=args.case or None,
+        stability=not args.no_stability,
+        progress=not args.quiet,
+    )
     table = result.table.assign(date=result.table["date"].dt.strftime("%Y-%m-%d"))
+    for col in ("baseline_start", "baseline_end"):
+        table[col] = table[col].dt.strftime("%Y-%m-%d")
     if args.out:
         atomic_write(Path(args.out), lambda p: table.to_csv(p, index=False, float_format="%.6g"))
         print(f"wrote {args.out}: {len(table)} (event, series) rows")
@@ -133,11 +170,16 @@ def cmd_timing(args: argparse.Namespace) -> int:
         table.to_csv(sys.stdout, index=False, float_format="%.6g")
     counts = ", ".join(f"{r['label']} {r['n']}" for r in result.counts().to_dict("records"))
     print(f"labels: {counts}", file=sys.stderr)
-    n_ex = result.assumptions["n_events_excluded"]
+    flagged = int((table["confounded_by"] != "").sum())
     print(
-        f"{n_ex} events excluded (month/year precision or no series; see the notebook)",
+        f"{flagged} rows share their windows with another case's events (confounded_by); "
+        f"{int(table['borderline'].sum())} are borderline",
         file=sys.stderr,
     )
+    ex = result.excluded
+    if len(ex):
+        reasons = ", ".join(f"{n} {r}" for r, n in ex["reason"].value_counts().items())
+        print(f"{ex['event_id'].nunique()} events excluded: {reasons}", file=sys.stderr)
     return 0
 
 
@@ -343,52 +385,72 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Write one row per (day-precision legal event, linked series) with the numbers "
-            "behind its label.\n\nThe rule: around each event day (tau = 0), compare windows of "
-            "observed days: baseline tau = -(K+B)..-(K+1), pre tau = -K..-1, post tau = 0..K-1 "
-            "(K = --window, B = --baseline-days). Activity 'rose' in a window when the lower "
-            "end of the --level moving-block bootstrap interval of "
-            "log((mean + 1) / (earlier mean + 1)) "
-            "exceeds log(--threshold). preceded = pre rose over baseline only; followed = post "
-            "rose over pre only; both; neither; 'insufficient data' when under --min-observed of "
-            "a window's days were observed. Events known only to the month or year are left out "
-            "and counted. A rise is timing, not proof of cause."
+            "behind its label.\n\n"
+            "In plain words: for each legal event we compare the activity in the days "
+            "before it with the level before the case began, and the activity on the day "
+            "and after it with the last days before it. 'preceded': activity was already up "
+            "before the event. 'followed': it went up only on the day or after. 'both', "
+            "'neither'. A rise counts when it is at least --threshold times the earlier "
+            "level and larger than the series usually moves on days when no case has an "
+            "event, so a day with nothing happening is labelled 'neither' with probability "
+            "--level. An incident (a killing) is never 'preceded'. 'confounded_by' names "
+            "other cases whose events fall in the same days of a shared series; "
+            "'borderline' marks labels that change with the windows or the comparison "
+            "days; 'preferred' marks the series that answers for the event (the case's own "
+            "first). Timing is not proof of cause.\n\n"
+            "The rule in full: " + d.describe()
         ),
     )
     p.add_argument(
         "--data", default=str(config.PROCESSED_DATA_DIR), help="study folder (default: %(default)s)"
     )
     p.add_argument(
+        "--case",
+        action="append",
+        metavar="ID",
+        help="label only this case's events (repeatable; other cases still count as confounders)",
+    )
+    p.add_argument(
         "--window",
-        type=int,
+        type=_bounded(int, 2, 365),
         default=d.window,
-        help="K, days in the pre and post windows (default: %(default)s)",
+        help="k, days of the fixed run-up and of the long aftermath (default: %(default)s)",
     )
     p.add_argument(
         "--baseline-days",
-        type=int,
+        type=_bounded(int, 2, 365),
         default=d.baseline_days,
-        help="B, days in the baseline window (default: %(default)s)",
+        help="b, days in the baseline window (default: %(default)s)",
+    )
+    p.add_argument(
+        "--short-window",
+        type=_bounded(int, 1, 30),
+        default=d.short_window,
+        help="days in the short aftermath from the event day (default: %(default)s)",
     )
     p.add_argument(
         "--threshold",
-        type=float,
+        type=_bounded(float, 1.0, 1e6),
         default=d.threshold,
         help="ratio that counts as a rise (default: %(default)s)",
     )
     p.add_argument(
         "--level",
-        type=float,
+        type=_bounded(float, 0.5, 0.999),
         default=d.level,
-        help="confidence level of the intervals (default: %(default)s)",
+        help="1 − chance of a false label on a day with no event (default: %(default)s)",
     )
     p.add_argument(
         "--min-observed",
-        type=float,
+        type=_bounded(float, 0.01, 1.0),
         default=d.min_observed,
         help="share of observed days needed per window (default: %(default)s)",
     )
     p.add_argument(
-        "--n-boot", type=int, default=d.n_boot, help="bootstrap replicates (default: %(default)s)"
+        "--n-boot",
+        type=_bounded(int, 19, 100_000),
+        default=d.n_boot,
+        help="bootstrap replicates for the stability (default: %(default)s)",
     )
     p.add_argument(
         "--seed", type=int, default=d.seed, help="bootstrap seed, recorded (default: %(default)s)"
@@ -398,6 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave out each case's triggering incident (cases.start_date)",
     )
+    p.add_argument(
+        "--no-stability",
+        action="store_true",
+        help="skip the stability columns (nine times faster)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", help="CSV file to write (default: standard output)")
     p.set_defaults(func=cmd_timing)
 

@@ -38,7 +38,7 @@ from ._io import (
     write_marker,
 )
 from .errors import DataError, DataWarning, Failure, OutputError
-from .schema import NULLABLE, OPTIONAL_DEFAULTS, REQUIRED, TABLES, check_table
+from .schema import NULLABLE, OPTIONAL_DAYS, OPTIONAL_DEFAULTS, REQUIRED, TABLES, check_table
 
 FORMATS: tuple[str, ...] = (".csv", ".parquet", ".xlsx")
 
@@ -297,6 +297,18 @@ def _parse_day_column(
     return parsed.astype("datetime64[ns]")
 
 
+def _parse_optional_day(
+    column: pd.Series, file: str, name: str, failures: list[Failure]
+) -> pd.Series:
+    """An optional day column: empty cells (or NA spellings) stay NaT, others as for ``date``."""
+    text = _as_text(column).str.strip()
+    present = (text != "") & ~text.str.lower().isin(MISSING_SPELLINGS)
+    out = pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns]")
+    if present.any():
+        out[present] = _parse_day_column(column[present], file, name, failures)
+    return out
+
+
 def _parse_event_dates(
     raw: pd.DataFrame, parsed: pd.DataFrame, file: str, failures: list[Failure]
 ) -> pd.Series:
@@ -407,6 +419,9 @@ def parse_table(raw: pd.DataFrame, table: str, file: str) -> pd.DataFrame:
     elif table == "campaign_activity":
         parsed["date"] = _parse_day_column(raw["date"], file, "date", failures)
         parsed["value"] = _parse_values(raw["value"], file, failures)
+    for col in OPTIONAL_DAYS.get(table, ()):
+        if col in raw.columns:
+            parsed[col] = _parse_optional_day(raw[col], file, col, failures)
     order = list(REQUIRED[table]) + [c for c in raw.columns if c not in REQUIRED[table]]
     parsed = parsed[order]
     unreadable = {(f.row, f.column) for f in failures}

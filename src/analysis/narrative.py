@@ -76,12 +76,20 @@ def cases_with_observed_events(study: Study, window: int = 14) -> list[str]:
 
 
 def primary_series(study: Study, case_id: str) -> str | None:
-    """The case's first linked series with observed days (``campaign_ids`` order)."""
+    """The series that answers for a case: its own before a shared one.
+
+    Among the case's linked series with observed days, a series no other case links
+    (the case's own hashtag or page views) comes first, then a movement series shared
+    by several cases; ties keep the ``campaign_ids`` order. ``None`` when the case has
+    no series with observed days.
+    """
     observed = set(study.activity.loc[study.activity["value"].notna(), "campaign_id"])
-    for cid in case_campaign_links(study.cases).query("case_id == @case_id")["campaign_id"]:
-        if cid in observed:
-            return cid
-    return None
+    links = case_campaign_links(study.cases)
+    users = links.groupby("campaign_id")["case_id"].nunique()
+    mine = [c for c in links.query("case_id == @case_id")["campaign_id"] if c in observed]
+    if not mine:
+        return None
+    return sorted(mine, key=lambda c: users.get(c, 1) > 1)[0]
 
 
 def key_event(timing: pd.DataFrame, case_id: str, event_id: str = "") -> pd.Series | None:
@@ -98,7 +106,10 @@ def key_event(timing: pd.DataFrame, case_id: str, event_id: str = "") -> pd.Seri
     ValueError
         ``event_id`` is not one of the case's usable events (the message lists them).
     """
-    usable = timing[(timing["case_id"] == case_id) & (timing["label"] != "insufficient data")]
+    observed = timing["label"] != "insufficient data"
+    if "why" in timing:  # too few comparison dates for a label, but the days are there
+        observed |= timing["why"] == "too few comparison dates"
+    usable = timing[(timing["case_id"] == case_id) & observed]
     if event_id:
         row = usable[usable["event_id"] == event_id]
         if row.empty:
@@ -137,26 +148,64 @@ def _pct(x: float) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:+,.0f}%"
 
 
+def _days_text(n: int) -> str:
+    return "the day" if n == 1 else f"the {n} days"
+
+
 def timing_sentence(
     row: pd.Series, label: str, unit: str = "posts per day", window: int = 14
 ) -> str:
-    """One sentence stating a timing label with the numbers behind it."""
+    """One sentence stating a timing label, the series that answered and the numbers behind it.
+
+    ``label`` is the series' name as readers know it (``#BlackLivesMatter``); ``window``
+    is kept for callers of the first rule and is not needed (the row has its windows).
+    """
     date = pd.Timestamp(row["date"]).strftime("%d %B %Y").lstrip("0")
     what = str(row["event_type"]).replace("_", " ")
-    if row["label"] == "insufficient data":
-        return (
-            f"{label} around the event '{what}' on {date}: too few observed days "
-            f"({int(row['n_base'])} baseline, {int(row['n_pre'])} before, "
-            f"{int(row['n_post'])} after) to say."
-        )
-    ratio = math.exp(row["lr_post_pre"])
-    low, high = math.exp(row["lr_post_pre_low"]), math.exp(row["lr_post_pre_high"])
-    return (
-        f"{label} averaged {_num(row['pre_mean'])} {unit} in the {window} days before the event "
-        f"'{what}' on {date} (baseline {_num(row['base_mean'])}) and {_num(row['post_mean'])} "
-        "from that day on, "
-        f"{ratio:.2f}× the run-up (95% interval {low:.2f}–{high:.2f}): labelled '{row['label']}'."
+    scope = (
+        "a series shared with other cases"
+        if row.get("series_scope") == "shared"
+        else "the case's own series"
     )
+    head = f"{label} ({scope}) around the {what} on {date}"
+    if row["label"] == "insufficient data":
+        why = row.get("why") or "too few observed days"
+        return (
+            f"{head}: cannot say ({why}: {int(row['n_base'])} baseline, "
+            f"{int(row['n_pre'])} run-up and {int(row['n_post'])} aftermath days observed)."
+        )
+    runup = int(row["runup_days"])
+    since = (
+        " (since the case's previous date)"
+        if row.get("runup_since") == "previous date of the case"
+        else ""
+    )
+    base_when = (
+        "its level before the case began"
+        if str(row.get("baseline_kind", "")).startswith("before the case")
+        else "its level before that"
+    )
+    before = math.exp(row["lr_pre_base"])
+    after = math.exp(max(row["lr_short_pre"], row["lr_post_pre"]))
+    text = (
+        f"{head}: {_num(row['pre_mean'])} {unit} in {_days_text(runup)} before{since}, "
+        f"{before:.1f}× {base_when} ({_num(row['base_mean'])}); "
+        f"{_num(row['short_mean'])} on the day and just after and {_num(row['post_mean'])} "
+        f"over the next two weeks, {after:.1f}× the last days before. "
+        f"Label: '{row['label']}'"
+    )
+    notes = []
+    if row.get("event_type") == "incident":
+        notes.append("an incident is labelled by what followed it only")
+    if row.get("confounded_by"):
+        others = ", ".join(str(row["confounded_by"]).split(";"))
+        notes.append(f"other cases' events fall in the same windows of this series ({others})")
+    if row.get("borderline"):
+        notes.append(
+            f"borderline: {row['stability_boot']:.0%} of bootstrap replicates and "
+            f"{row['stability_spec']:.0%} of window choices agree"
+        )
+    return text + (" — " + "; ".join(notes) if notes else "") + "."
 
 
 def label_summary(counts: pd.DataFrame) -> str:
@@ -220,13 +269,25 @@ def case_window(
     return s[(s.index >= lo) & (s.index <= hi)]
 
 
-def major_event_types(study: Study, min_cases: int = 5, window: int = 14) -> list[str]:
-    """Event types with a usable timing window (enough observed days) in ``min_cases`` cases."""
-    from .timing import TimingRule, timing_table
+def major_event_types(
+    study: Study, min_cases: int = 5, window: int = 14, baseline_days: int = 28
+) -> list[str]:
+    """Event types with an observed event-study window in at least ``min_cases`` cases.
 
-    t = timing_table(study, TimingRule(window=window, n_boot=99)).table
-    usable = t[t["label"] != "insufficient data"]
-    per_type = usable.groupby("event_type")["case_id"].nunique()
+    A window is observed when at least half the days of its baseline (``baseline_days``
+    before the pre-event days), pre-event (``window`` days) and post-event (``window``
+    days from the event day) parts are observed on a linked series.
+    """
+    from .align import event_windows
+
+    win = event_windows(study, before=window + baseline_days, after=window - 1)
+    v = win.values
+    parts = [(-(window + baseline_days), -(window + 1)), (-window, -1), (0, window - 1)]
+    ok = np.ones(len(v), dtype=bool)
+    for lo, hi in parts:
+        cols = win.columns(lo, hi)
+        ok &= np.isfinite(v[:, cols]).sum(axis=1) >= 0.5 * cols.sum()
+    per_type = win.rows.loc[ok].groupby("event_type")["case_id"].nunique()
     return sorted(per_type[per_type >= min_cases].index)
 
 

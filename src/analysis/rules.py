@@ -8,64 +8,116 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TimingRule:
-    """The parameters of the timing label (see the module docstring for the rule).
+    """The parameters of the timing label, rule v2 (see :mod:`analysis.timing`).
 
     Attributes
     ----------
     window : int
-        ``k``: days in the pre window (τ = −k … −1) and in the post window (τ = 0 … k − 1).
+        ``k``: the fixed run-up (τ = −k … −1) when no incident or earlier legal event of
+        the case is close, and the long aftermath (τ = 0 … k − 1), in days.
     baseline_days : int
-        ``b``: days in the baseline window just before the pre window.
+        ``b``: days in the baseline window.
+    short_window : int
+        ``s``: days in the short aftermath (τ = 0 … s − 1) that catches an event-day spike.
+    late_window : int
+        The late run-up: the last days before the event (a rise that starts inside the
+        run-up shows there first); the aftermaths are compared with it.
+    min_runup : int
+        The run-up since an incident or earlier event is never shorter than this.
+    max_runup : int
+        An incident or earlier event at most this many days before the event starts the
+        run-up; an older one does not (the fixed ``k``-day run-up is used).
+    max_baseline_gap : int
+        The baseline is moved back before the case's earlier dates (incident, events)
+        that would fall in it, but never ending more than this many days before the
+        run-up; past that the baseline stays just before the run-up and is flagged.
     threshold : float
-        A rise means the window mean is at least this many times the earlier one.
+        A rise means the later window's mean is at least this many times the earlier
+        one (both plus ``offset``).
     level : float
-        Confidence level of the bootstrap intervals.
+        ``1 − α``: the chance that a date with no event gets any label but ``neither``
+        is at most α. α is split: α/2 for the run-up, α/4 for each aftermath; a rise
+        must be larger than that quantile of the same comparison on comparison dates.
     min_observed : float
-        Share of days that must be observed in each window.
+        Share of each window's days that must be observed.
     n_boot : int
-        Bootstrap replicates.
-    block : int or None
-        Moving-block length in days; ``None`` = ⌈window^(1/3)⌉.
+        Stationary-bootstrap replicates of the comparison dates, for the stability.
     offset : float
         Added to each window mean before taking logs (in the series' unit).
+    spill_days : int
+        Another case's event up to this many days before the run-up counts as sharing it.
+    local_days : int
+        Comparison dates are taken within this many days of the event when there are
+        enough of them.
+    min_placebo : int
+        Fewest comparison dates to calibrate a label on. Under 1/(α/4) of them (80 at
+        the default level) the empirical p-value cannot reach α/4, so a t₂ tail fitted
+        to them is used instead.
     seed : int
         Seed of the bootstrap (recorded in every result).
     """
 
     window: int = 14
     baseline_days: int = 28
+    short_window: int = 3
+    late_window: int = 5
+    min_runup: int = 3
+    max_runup: int = 28
+    max_baseline_gap: int = 56
     threshold: float = 1.5
     level: float = 0.95
     min_observed: float = 0.5
-    n_boot: int = 999
-    block: int | None = None
+    n_boot: int = 199
     offset: float = 1.0
+    spill_days: int = 7
+    local_days: int = 365
+    min_placebo: int = 30
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.window < 2 or self.baseline_days < 2:
-            raise ValueError("window and baseline_days must be at least 2 days")
-        if not 0 < self.level < 1 or not 0 < self.min_observed <= 1:
-            raise ValueError("level must be in (0, 1) and min_observed in (0, 1]")
-        if self.threshold < 1 or self.n_boot < 99 or self.offset < 0:
-            raise ValueError("threshold must be ≥ 1, n_boot ≥ 99 and offset ≥ 0")
+        checks = [
+            (self.window >= 2 and self.baseline_days >= 2, "window and baseline_days ≥ 2"),
+            (1 <= self.short_window <= self.window, "1 ≤ short_window ≤ window"),
+            (1 <= self.late_window <= self.window, "1 ≤ late_window ≤ window"),
+            (1 <= self.min_runup <= self.max_runup, "1 ≤ min_runup ≤ max_runup"),
+            (self.max_baseline_gap >= 0, "max_baseline_gap ≥ 0"),
+            (0 < self.level < 1, "level in (0, 1)"),
+            (0 < self.min_observed <= 1, "min_observed in (0, 1]"),
+            (math.isfinite(self.threshold) and self.threshold >= 1, "a finite threshold ≥ 1"),
+            (self.n_boot >= 19, "n_boot ≥ 19"),
+            (math.isfinite(self.offset) and self.offset >= 0, "a finite offset ≥ 0"),
+            (self.spill_days >= 0 and self.local_days >= 1, "spill_days ≥ 0, local_days ≥ 1"),
+            (self.min_placebo >= 10, "min_placebo ≥ 10"),
+        ]
+        wrong = [text for ok, text in checks if not ok]
+        if wrong:
+            raise ValueError("timing rule needs " + "; ".join(wrong))
 
     @property
-    def block_length(self) -> int:
-        """The moving-block length actually used."""
-        return self.block or max(1, math.ceil(self.window ** (1 / 3)))
+    def alpha(self) -> float:
+        """The total size of the three 'rose' tests (α/2 before, α/4 for each aftermath)."""
+        return 1 - self.level
 
     def describe(self) -> str:
-        """The rule in one paragraph, with this rule's numbers."""
-        k, b = self.window, self.baseline_days
-        pct = f"{self.level:.0%}"
+        """The rule in plain words, with this rule's numbers."""
+        k, b, s = self.window, self.baseline_days, self.short_window
         return (
-            f"Windows around each event day (τ = 0): baseline τ = −{k + b}…−{k + 1}, "
-            f"pre τ = −{k}…−1, post τ = 0…{k - 1}. A window rose when the lower end of the {pct} "
-            f"moving-block bootstrap interval (block {self.block_length} days, {self.n_boot} "
-            f"replicates, seed {self.seed}) of log((mean + {self.offset:g}) / (earlier mean + "
-            f"{self.offset:g})) exceeds log({self.threshold:g}). 'preceded' = pre rose over "
-            "baseline only; 'followed' = post rose over pre only; 'both'; 'neither'; "
-            f"'insufficient data' when under {self.min_observed:.0%} of a window's days "
-            "were observed."
+            f"Run-up: the days since the case's incident or previous legal event when that was "
+            f"{self.min_runup}–{self.max_runup} days before (at least {self.min_runup} days), "
+            f"else the {k} days before the event. Baseline: the {b} days before the run-up, "
+            f"moved back before any earlier date of the same case (so it is the case's own "
+            f"level before it began). Aftermath: the event day and {s - 1} more "
+            f"(short) and the {k} days from the event day (long). Activity rose when the "
+            f"later window's mean is at least {self.threshold:g}× the earlier one (each + "
+            f"{self.offset:g}) and unusually large for the series: larger than on "
+            f"{1 - self.alpha / 2:.1%} (run-up) or {1 - self.alpha / 4:.2%} (each aftermath) "
+            f"of comparison dates of the same series with no event of any case, so a date "
+            f"with no event gets a label other than 'neither' at most {self.alpha:.0%} of "
+            f"the time. preceded = rose in the run-up only; "
+            f"followed = rose in an aftermath only; both; neither; an incident is never "
+            f"'preceded'. 'insufficient data' when under {self.min_observed:.0%} of a "
+            f"window's days were observed or too few comparison dates exist. Stability: "
+            f"the share of {self.n_boot} stationary-bootstrap replicates "
+            f"of the comparison dates (seed {self.seed}) and of 9 window/threshold choices "
+            f"that give the same label."
         )

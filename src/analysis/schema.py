@@ -4,7 +4,8 @@ The tables (one row is …):
 
 ``cases``
     one case. ``case_id`` (slug), ``title``, ``country`` (ISO 3166 alpha-3),
-    ``category`` (slug), ``campaign_ids`` (``;``-separated campaign ids, may be empty).
+    ``category`` (slug), ``campaign_ids`` (``;``-separated campaign ids, may be empty);
+    optional ``start_date`` (``YYYY-MM-DD``: the triggering incident, may be empty).
 ``legal_events``
     one dated legal event of one case. ``case_id``, ``date`` (``YYYY-MM-DD``, ``YYYY-MM``
     or ``YYYY``, stored as the first day of that period), ``date_precision``
@@ -91,6 +92,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "campaign_activity": ("campaign_id", "date", "value"),
 }
 
+#: Optional columns holding a calendar day (``YYYY-MM-DD``; empty when unknown).
+#: ``cases.start_date`` is the triggering incident (a killing, an arrest that began the
+#: campaign): the timing rule measures a run-up since it and a baseline before it.
+OPTIONAL_DAYS: dict[str, tuple[str, ...]] = {"cases": ("start_date",)}
+
 #: Optional columns the project knows, with their default value.
 OPTIONAL_DEFAULTS: dict[str, dict[str, str]] = {"campaigns": {"stance": "supporting"}}
 
@@ -133,6 +139,7 @@ class Cases(pa.DataFrameModel):
     country: Series[str]
     category: Series[str]
     campaign_ids: Series[str] = pa.Field(nullable=True)
+    start_date: Series[pd.Timestamp] | None = pa.Field(nullable=True)
 
     class Config:
         strict = False

@@ -234,3 +234,182 @@ def simulate_study(
         "seed": seed,
     }
     return Simulated(study=study, truth=truth, params=params)
+
+
+#: Shapes real reactions take, with the label a careful reader would give the event.
+SHAPES: dict[str, str] = {
+    "preceded": "preceded",  # a rise from 10 days before the event that stays
+    "followed": "followed",  # a step up on the event day that stays
+    "both": "both",  # a rise 10 days before, another on the event day
+    "neither": "neither",  # noise only
+    "spike": "followed",  # a one- to two-day spike on the event day, then back
+    "incident_charge": "preceded",  # an incident 4 days before; the surge starts there
+    "rise_in_runup": "preceded",  # a rise that starts 5 days before the event
+    "weekly_neither": "neither",  # noise with a strong weekly cycle, no effect
+    "shared_wave": "neither",  # another case's wave 3 days before, on a shared series
+}
+
+
+def simulate_shapes(
+    n_per_shape: int = 50,
+    *,
+    shapes: list[str] | None = None,
+    n_days: int = 300,
+    effect: float = 1.0,
+    noise: float = 0.25,
+    phi: float = 0.5,
+    weekly: float = 0.2,
+    base_level: float = 200.0,
+    seed: int = 0,
+) -> Simulated:
+    """Simulate the shapes real reactions take, each with the label it should get.
+
+    Every series has AR(1) log-scale noise (sd ``noise``, coefficient ``phi``) and a
+    weekly cycle of amplitude ``weekly`` (``weekly_neither`` uses ``3 × weekly``); each
+    case has one legal event (a ``charge``) on day 200 ± 20 and an incident
+    (``start_date``) 60 days earlier unless the shape says otherwise. The shapes are
+    listed in :data:`SHAPES`; ``shared_wave`` makes two cases share one series: the
+    other case (``<case>_other``, pattern ``followed``) has its event 3 days before,
+    with a lasting rise of ``effect``, and the case itself has no effect of its own.
+    Its event's label should be ``neither`` or name the other case as confounding.
+
+    Returns
+    -------
+    Simulated
+        ``truth`` has ``event_id``, ``case_id``, ``campaign_id``, ``date``, ``shape``,
+        ``expected`` (the label), ``effect`` and ``noise``; the other case of a shared
+        wave is in ``truth`` too, with shape ``shared_wave_other``.
+    """
+    rng = np.random.default_rng(seed)
+    shapes = list(shapes or SHAPES)
+    unknown = set(shapes) - set(SHAPES)
+    if unknown:
+        raise ValueError(f"unknown shapes {sorted(unknown)}; expected {sorted(SHAPES)}")
+    days = pd.date_range("2021-01-01", periods=n_days, freq="D")
+    dow = np.sin(2 * np.pi * np.arange(n_days) / 7)
+    cases, events, campaigns, series, truth = [], [], [], [], []
+    for shape in shapes:
+        for j in range(n_per_shape):
+            cid = f"{shape}_{j:04d}"
+            pos = 200 + int(rng.integers(-20, 21))
+            amp = 3 * weekly if shape == "weekly_neither" else weekly
+            log_mean = np.log(base_level) + amp * dow
+            log_mean = log_mean + ar1_noise(rng, (1, n_days), noise, phi)[0]
+            incident = pos - 60
+            if shape in ("preceded", "both"):
+                log_mean[pos - 10 :] += effect
+            if shape in ("followed", "both"):
+                log_mean[pos:] += effect
+            if shape == "spike":
+                log_mean[pos] += 2 * effect
+                log_mean[pos + 1] += effect
+            if shape == "incident_charge":
+                incident = pos - 4
+                log_mean[incident:] += effect
+            if shape == "rise_in_runup":
+                log_mean[pos - 5 :] += effect
+            links = cid
+            if shape == "shared_wave":
+                other = f"{cid}_other"
+                other_pos = pos - 3
+                log_mean[other_pos:] += effect
+                cases.append((other, other_pos - 60, cid))
+                events.append((other, days[other_pos]))
+                truth.append((other, cid, days[other_pos], "shared_wave_other", "followed"))
+            cases.append((cid, incident, links))
+            events.append((cid, days[pos]))
+            truth.append((cid, cid, days[pos], shape, SHAPES[shape]))
+            campaigns.append(cid)
+            series.append(rng.poisson(np.exp(log_mean)).astype("float64"))
+    case_frame = pd.DataFrame(
+        {
+            "case_id": [c[0] for c in cases],
+            "title": [f"Simulated case {c[0]}" for c in cases],
+            "country": "USA",
+            "category": "simulated",
+            "campaign_ids": [c[2] for c in cases],
+            "start_date": [days[c[1]] for c in cases],
+        }
+    )
+    case_frame["start_date"] = case_frame["start_date"].astype("datetime64[ns]")
+    event_frame = pd.DataFrame(
+        {
+            "case_id": [e[0] for e in events],
+            "date": pd.to_datetime([e[1] for e in events]).astype("datetime64[ns]"),
+            "date_precision": "day",
+            "event_type": "charge",
+            "direction": "favourable",
+            "source_url": "https://example.org/simulated",
+        }
+    )
+    event_frame.insert(0, "event_id", make_event_ids(event_frame))
+    camp_frame = pd.DataFrame(
+        {
+            "campaign_id": campaigns,
+            "label": [f"#{c}" for c in campaigns],
+            "platform": "simulated",
+            "metric": "posts",
+            "unit": "posts per day",
+            "source": "analysis.simulate",
+            "license": "CC0-1.0",
+            "stance": "supporting",
+        }
+    )
+    activity = pd.DataFrame(
+        {
+            "campaign_id": np.repeat(campaigns, n_days),
+            "date": np.tile(days.to_numpy(), len(campaigns)).astype("datetime64[ns]"),
+            "value": np.concatenate(series) if series else np.array([], dtype="float64"),
+        }
+    )
+    truth_frame = pd.DataFrame(
+        truth, columns=["case_id", "campaign_id", "date", "shape", "expected"]
+    ).assign(effect=effect, noise=noise)
+    truth_frame["date"] = pd.to_datetime(truth_frame["date"]).astype("datetime64[ns]")
+    truth_frame.insert(
+        0,
+        "event_id",
+        truth_frame["case_id"] + ":" + truth_frame["date"].dt.strftime("%Y-%m-%d") + ":charge",
+    )
+    for frame in (case_frame, event_frame, camp_frame, activity):
+        for col in frame.columns:
+            if frame[col].dtype == object:
+                frame[col] = frame[col].astype("str")
+    study = Study(
+        cases=case_frame,
+        legal_events=event_frame,
+        campaigns=camp_frame,
+        activity=activity,
+        source="simulated shapes",
+    )
+    params = {
+        "n_per_shape": n_per_shape,
+        "shapes": shapes,
+        "n_days": n_days,
+        "effect": effect,
+        "noise": noise,
+        "phi": phi,
+        "weekly": weekly,
+        "seed": seed,
+    }
+    return Simulated(study=study, truth=truth_frame, params=params)
+
+
+def shape_accuracy(truth: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Whether each simulated event got the label its shape should get.
+
+    For ``shared_wave`` events a label of ``neither``, or any label whose
+    ``confounded_by`` names the other case, is right (the rule cannot know whose wave
+    it is; it must say so). Uses the preferred row of each event.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``truth`` with ``label``, ``confounded_by`` and ``correct``.
+    """
+    rows = table[table["preferred"]] if "preferred" in table else table
+    out = truth.merge(rows[["event_id", "label", "confounded_by"]], on="event_id", how="left")
+    right = out["label"] == out["expected"]
+    shared = out["shape"] == "shared_wave"
+    named = out["confounded_by"].fillna("").str.contains("_other", regex=False)
+    return out.assign(correct=np.where(shared, right | named, right))

@@ -309,6 +309,8 @@ def counterfactual(
         }
     )
     seen = ~np.isnan(observed)
+    if not seen.any():
+        raise ValueError("no day after the event is observed: there is nothing to compare")
     sim_sums = paths[seen].sum(axis=0)
     obs_sum = float(observed[seen].sum())
     effects = obs_sum - sim_sums
@@ -321,7 +323,11 @@ def counterfactual(
         "effect": obs_sum - float(predicted[seen].sum()),
         "conf_low": float(lo),
         "conf_high": float(hi),
-        "relative": obs_sum / float(predicted[seen].sum()) - 1,
+        "relative": (
+            obs_sum / float(predicted[seen].sum()) - 1
+            if float(predicted[seen].sum()) > 0
+            else float("nan")
+        ),
         "relative_low": float(rlo),
         "relative_high": float(rhi),
         "p_value": float(min(1.0, max(p, 1 / n_sims))),

@@ -98,6 +98,70 @@ def r_convention_entry(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
     return start.astype(float) + eps
 
 
+TIES: tuple[str, ...] = ("breslow", "efron")
+
+
+def score_residuals(
+    start: np.ndarray,
+    stop: np.ndarray,
+    event: np.ndarray,
+    X: np.ndarray,
+    beta: np.ndarray,
+    ties: str = "breslow",
+) -> np.ndarray:
+    """Score residuals of a counting-process Cox model, exactly as R's ``survival``.
+
+    A row is at risk at time ``t`` when ``start < t <= stop``. For each distinct event
+    time, every row at risk loses ``r_k (x_k − x̄) dΛ`` and each row with the event gains
+    ``x_k − x̄``, with ``r = exp(xβ)``; with ``ties="efron"`` and several events at one time
+    the means and hazard jumps are Efron's, as in R's ``agscore2`` (residuals of a row
+    whose interval holds no event time are 0, by construction). Unweighted.
+
+    Returns
+    -------
+    numpy.ndarray
+        One row per observation, one column per covariate; summed by cluster they give
+        the "meat" of R's ``cluster()`` sandwich.
+    """
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, not {ties!r}")
+    X = np.asarray(X, dtype=float).reshape(len(stop), -1)
+    start, stop = np.asarray(start, dtype=float), np.asarray(stop, dtype=float)
+    event = np.asarray(event, dtype=float) > 0
+    eta = X @ np.asarray(beta, dtype=float)
+    r = np.exp(eta - eta.max())  # a common factor cancels in every hazard × risk
+    resid = np.zeros_like(X)
+    for t in np.unique(stop[event]):
+        at_risk = (start < t) & (stop >= t)
+        dead = at_risk & (stop == t) & event
+        d = int(dead.sum())
+        rr, xr = r[at_risk], X[at_risk]
+        denom, a = rr.sum(), rr @ xr
+        if d < 2 or ties == "breslow":
+            hazard, mean = d / denom, a / denom
+            resid[at_risk] -= (xr - mean) * (rr * hazard)[:, None]
+            resid[dead] += X[dead] - mean
+            continue
+        e_denom, a2 = r[dead].sum(), r[dead] @ X[dead]
+        temp1 = temp2 = 0.0
+        mh1, mh2, mh3 = np.zeros(X.shape[1]), np.zeros(X.shape[1]), np.zeros(X.shape[1])
+        for j in range(d):
+            down = j / d
+            d2 = denom - down * e_denom
+            hazard = 1.0 / d2
+            mean = (a - down * a2) / d2
+            temp1 += hazard
+            temp2 += (1 - down) * hazard
+            mh1 += mean * hazard
+            mh2 += mean * (1 - down) * hazard
+            mh3 += mean / d
+        alive = at_risk & ~dead
+        rd = r[dead][:, None]
+        resid[dead] += X[dead] - mh3 - rd * X[dead] * temp2 + rd * mh2
+        resid[alive] -= r[alive][:, None] * (X[alive] * temp1 - mh1)
+    return resid
+
+
 def cluster_sandwich(
     model: PHReg,
     params: np.ndarray,
@@ -105,23 +169,17 @@ def cluster_sandwich(
     start: np.ndarray,
     stop: np.ndarray,
     event: np.ndarray,
+    ties: str = "breslow",
 ) -> np.ndarray:
-    """Cluster-robust covariance ``H⁻¹ (Σ_g s_g s_gᵀ) H⁻¹`` of a Cox model, as R's ``cluster()``.
+    """Cluster-robust covariance ``V (Σ_g s_g s_gᵀ) V`` of a Cox model, as R's ``cluster()``.
 
-    ``s_g`` sums the score residuals of cluster ``g``. statsmodels returns NaN residuals
-    for rows whose interval holds no event time (no risk set to compare with); such a
-    row adds nothing to the score, so its residual is 0 — R's value. Any other NaN is
-    an error.
+    ``V`` is the inverse information at the estimate and ``s_g`` sums the score
+    residuals (:func:`score_residuals`, R's risk sets and tie handling) of cluster
+    ``g``; R computes the same as the cross-product of the cluster-collapsed dfbeta
+    residuals. statsmodels' own ``score_residuals`` keeps rows whose interval holds no
+    event time in earlier risk sets: on a weekly case panel its sandwich was 9.5× R's.
     """
-    resid = model.score_residuals(params)
-    event_times = np.unique(stop[event > 0])
-    holds_event = (
-        (event_times[None, :] > start[:, None]) & (event_times[None, :] <= stop[:, None])
-    ).any(axis=1)
-    bad = np.isnan(resid).any(axis=1)
-    if (bad & holds_event).any():
-        raise ValueError("score residuals are undefined for rows at risk at an event time")
-    resid = np.where(bad[:, None], 0.0, resid)
+    resid = score_residuals(start, stop, event, model.exog, params, ties)
     sums = np.zeros((groups.max() + 1, resid.shape[1]))
     np.add.at(sums, groups, resid)
     bread = np.linalg.inv(model.hessian(params))
@@ -155,14 +213,22 @@ def cox(
         Subject or group column for cluster-robust ("sandwich") standard errors, as R's
         ``cluster()``.
     ties : {"breslow", "efron"}
+        How tied event times are handled (R's ``coxph`` defaults to Efron). Both give
+        R's estimates and, with ``cluster``, R's robust standard errors.
 
     Returns
     -------
     ModelResult
         ``tidy()`` has ``hazard_ratio``. ``extra`` holds ``n_events`` and ``n_clusters``.
     """
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, not {ties!r}")
     cols = [start, stop, event, *covariates, *([cluster] if cluster else [])]
     data = _complete(frame, cols)
+    if not set(np.unique(data[event])) <= {0, 1}:
+        raise ValueError(
+            f"{event} must be 0/1 (one event type; competing risks need one model each)"
+        )
     if (data[stop] <= data[start]).any():
         bad = data.index[data[stop] <= data[start]][0]
         raise ValueError(f"row {bad}: {stop} must be after {start} (intervals are (start, stop])")
@@ -185,6 +251,7 @@ def cox(
             data[start].to_numpy(),
             data[stop].to_numpy(),
             data[event].to_numpy(),
+            ties,
         )
         bse = pd.Series(np.sqrt(np.diag(cov)), index=list(covariates))
     else:

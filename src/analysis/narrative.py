@@ -360,7 +360,12 @@ def busiest_pair(study: Study) -> tuple[str, str, pd.DataFrame]:
 
 
 def impact_sentence(
-    level_change_pct: float, maxlags: int, impact: ImpactResult, placebo: pd.DataFrame
+    level_change_pct: float,
+    maxlags: int,
+    impact: ImpactResult,
+    placebo: pd.DataFrame,
+    *,
+    level_interval: tuple[float, float] | None = None,
 ) -> str:
     """The interrupted-time-series numbers of a case study, with their placebo check.
 
@@ -369,16 +374,26 @@ def impact_sentence(
     level_change_pct : float
         Segmented regression's level change on the event day, in percent.
     maxlags : int
-        Newey–West lags used for it.
+        HAC lags used for it (the prewhitened kernel's bandwidth, rounded up, minus 1).
     impact : analysis.its.ImpactResult
         The counterfactual after the event.
     placebo : pandas.DataFrame
         :func:`analysis.its.placebo_in_time` on dates before the event (rows whose
         window could not be fitted carry a ``note`` and are not counted).
+    level_interval : (float, float), optional
+        The 95 % interval of the level change, in percent; said with it, and "no
+        detectable change" when it spans 0.
     """
     c = impact.cumulative
+    interval = ""
+    if level_interval is not None:
+        lo, hi = level_interval
+        interval = f", 95% interval {lo:+.0f}% to {hi:+.0f}%"
+        if lo <= 0 <= hi:
+            interval += ": no detectable change"
     text = (
-        f"Level change on the event day: {level_change_pct:+.0f}% (Newey–West, {maxlags} lags). "
+        f"Level change on the event day: {level_change_pct:+.0f}%{interval} (segmented "
+        f"regression, autocorrelation-robust errors). "
         f"Over {c['n_post_days']} days, observed minus forecast: {_num(c['effect'])} "
         f"(95% interval {_num(c['conf_low'])} to {_num(c['conf_high'])}), "
         f"or {_pct(c['relative'])} relative to the forecast total "

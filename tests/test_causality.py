@@ -11,9 +11,11 @@ from statsmodels.tsa.stattools import grangercausalitytests
 from analysis.causality import (
     bh_adjust,
     cross_correlation,
+    granger_discoveries,
     granger_f,
     granger_tests,
     impulse_responses,
+    shift_p_values,
 )
 from analysis.simulate import simulate_study
 
@@ -71,23 +73,60 @@ def test_cross_correlation_uses_only_jointly_observed_days():
     assert cross_correlation(x, y, 3)["n"].iloc[0] == 59
 
 
-def test_granger_tests_are_tidy_both_directions_and_bh_corrected():
+def test_granger_tests_are_tidy_both_directions_and_bh_corrected_across_pairs():
     sim = simulate_study(6, events_per_case=3, n_days=500, lead=7, seed=3)
-    g = granger_tests(sim.study, lags=(1, 7))
+    g = granger_tests(sim.study, lags=(1, 7), n_shifts=99)
     assert set(g["cause"]) == {"activity", "legal_events"} and set(g["effect"]) == {
         "activity",
         "legal_events",
     }
     assert len(g) == 6 * 2 * 2
-    ok = g["p_value"].notna()
-    assert np.allclose(
-        g.loc[ok, "p_adjusted"], multipletests(g.loc[ok, "p_value"], method="fdr_bh")[1]
+    assert g["p_shift"].between(0.01, 1).all()  # 1/(1 + 99) at the least
+    pairs = g.groupby(["case_id", "campaign_id", "cause"]).agg(
+        p=("p_shift", "min"), adjusted=("p_adjusted", "first")
     )
+    combined = np.minimum(1, 2 * pairs["p"])  # two lags per pair, Bonferroni
+    assert np.allclose(pairs["adjusted"], multipletests(combined, method="fdr_bh")[1])
     assert np.isnan(bh_adjust(np.array([np.nan, 0.01]))[0])
 
 
+def test_shift_p_values_find_a_planted_lead_and_keep_their_size():
+    rng = np.random.default_rng(9)
+    T, S = 400, 40
+    events = (rng.random((S, T)) < 0.01).astype(float)
+    ar = np.zeros((S, T))
+    for t in range(1, T):  # activity: a persistent AR(1) with a trend, events-free
+        ar[:, t] = 0.95 * ar[:, t - 1] + rng.normal(size=S)
+    ar += np.linspace(0, 3, T)
+    null = shift_p_values(ar, events, [1, 7], shift_events="cause", n_shifts=99, seed=1)
+    for lag in (1, 7):
+        p = null[lag][np.isfinite(null[lag])]
+        assert len(p) >= 35 and np.mean(p < 0.05) <= 0.15  # about 5 %
+    planted = ar + 3 * np.roll(events, 2, axis=1)  # events raise activity two days later
+    found = shift_p_values(planted, events, [7], shift_events="cause", n_shifts=99, seed=1)
+    assert np.nanmean(found[7] < 0.05) >= 0.8
+
+
+def test_granger_discoveries_count_pairs_not_tests():
+    g = pd.DataFrame(
+        {
+            "case_id": ["a", "a", "b", "b"],
+            "campaign_id": "s",
+            "cause": "activity",
+            "effect": "legal_events",
+            "lag": [1, 7, 1, 7],
+            "significant": [True, True, False, False],
+            "note": "",
+        }
+    )
+    d = granger_discoveries(g).iloc[0]
+    assert d["pairs"] == 2 and d["discoveries"] == 1
+
+
 def test_granger_on_the_real_data_lists_short_series_with_a_note(real_study):
-    g = granger_tests(real_study, lags=(7,))
+    """F p-values made 12 BH 'discoveries' on the bundled data; rotations leave none."""
+    g = granger_tests(real_study, lags=(7,), n_shifts=199)
+    assert (bh_adjust(g["p_value"]) < 0.05).sum() >= 5 and not g["significant"].any()
     short = g[g["campaign_id"] == "ferguson"]
     assert len(short) == 2 and short["note"].str.contains("too short").all()
     assert g.loc[g["note"] == "", "f_stat"].notna().all()
@@ -99,9 +138,13 @@ def test_impulse_responses_show_the_planted_response():
     irf = impulse_responses(
         pd.Series(y[0], days), pd.Series(x[0], days), transform="none", periods=6
     )
-    resp = irf[(irf["impulse"] == "legal_events") & (irf["response"] == "activity")].set_index(
-        "horizon"
-    )
+    both = irf[(irf["impulse"] == "legal_events") & (irf["response"] == "activity")]
+    assert set(both["ordering"]) == {"activity first", "legal events first"}
+    first = both[both["ordering"] == "activity first"].set_index("horizon")
+    assert first.loc[0, "estimate"] == 0  # the ordering forces no same-day response...
+    other = both[both["ordering"] == "legal events first"].set_index("horizon")
+    assert other.loc[0, "estimate"] != 0  # ...which the other ordering allows
+    resp = first
     assert resp.loc[3, "conf_low"] > 0
     with pytest.raises(ValueError, match="two varying series"):
         impulse_responses(pd.Series(y[0], days), pd.Series(0.0, days), transform="none")

@@ -168,8 +168,9 @@ def test_cluster_robust_se_equals_r_on_a_panel_with_event_free_intervals(ties):
 
 @pytest.mark.parametrize("ties", ["breslow", "efron"])
 def test_cluster_robust_se_equals_r_on_the_time_to_charge_panel(real_study, ties):
-    """The 40_outcomes panel: 18 cases, 568 case-weeks, 8 events. R's robust SE (Breslow)
-    is 0.0742; statsmodels' score residuals gave 0.706 (9.5× too large)."""
+    """The 40_outcomes panel: 16 criminal cases, 322 case-weeks, 8 charges (before the
+    panel was corrected — 18 cases, 568 case-weeks — R's robust SE was 0.0742 and
+    statsmodels' score residuals gave 0.706, 9.5× too large)."""
     from analysis.outcomes import time_to_event_panel
 
     panel = time_to_event_panel(real_study, campaign_id="blacklivesmatter")
@@ -212,3 +213,19 @@ def test_cox_refuses_what_it_does_not_support():
         cox(frame, start="a", stop="b", event="e", covariates=["x"], ties="exact")
     with pytest.raises(ValueError, match="must be 0/1"):
         cox(frame, start="a", stop="b", event="e", covariates=["x"])
+
+
+def test_time_to_charge_panel_keeps_criminal_cases_audits_and_stops_at_no_charge(real_study):
+    from analysis.outcomes import time_to_event_panel
+
+    panel = time_to_event_panel(real_study, campaign_id="blacklivesmatter")
+    excluded = panel.attrs["excluded"]
+    assert "law" not in " ".join(panel["case_id"]) and "us_police_reform" in excluded
+    assert "incomplete" in excluded["botham_jean"]  # a conviction with no recorded charge
+    assert panel["stop"].max() == 365 and (panel["stop"] - panel["start"]).between(1, 7).all()
+    per_case = panel.groupby("case_id").agg(e=("event", "sum"), c=("competing", "sum"))
+    assert (per_case["e"] + per_case["c"]).le(1).all()  # one terminal event at most
+    assert per_case["c"].sum() >= 3  # grand juries that declined to indict end follow-up
+    last = panel.groupby("case_id").tail(1)
+    ended = last[(last["event"] == 1) | (last["competing"] == 1)]
+    assert len(ended) == per_case["e"].sum() + per_case["c"].sum()  # nothing after the end

@@ -344,30 +344,65 @@ def event_outcomes(timing: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+#: Event types that show a case went through criminal process (who is at risk of charge).
+CRIMINAL_PROCESS: tuple[str, ...] = (
+    "arrest",
+    "detention",
+    "charge",
+    "indictment",
+    "no_charge",
+    "trial_start",
+    "hearing",
+    "verdict",
+    "conviction",
+    "acquittal",
+    "mistrial",
+    "sentence",
+)
+#: Events that cannot have happened without a charge first (the completeness audit).
+IMPLIES_CHARGE: tuple[str, ...] = (
+    "trial_start",
+    "verdict",
+    "conviction",
+    "acquittal",
+    "mistrial",
+    "sentence",
+)
+
+
 def time_to_event_panel(
     study,
     *,
     campaign_id: str,
     event_types: Sequence[str] = ("arrest", "charge", "indictment"),
+    competing_types: Sequence[str] = ("no_charge",),
     period_days: int = 7,
     horizon_days: int = 365,
     lag_days: int = 7,
 ) -> pd.DataFrame:
-    """Counting-process panel: time from each case's incident to its first legal event of a kind.
+    """Counting-process panel: time from each case's incident to its first charge.
 
-    Each case that links ``campaign_id`` and has a ``start_date`` (the incident) is
-    followed in periods of ``period_days`` from the incident until the first
-    day-precision event of ``event_types`` (``event`` = 1 in that period) or
-    ``horizon_days`` (censored). ``pressure`` is the mean ``log1p`` activity over the
-    ``lag_days`` before each period starts (so it cannot be caused by the event it
-    predicts); periods without an observed day of pressure are dropped and counted in
-    ``attrs["n_dropped_periods"]``.
+    Who is in it: cases that link ``campaign_id``, have a ``start_date`` (the incident)
+    and went through criminal process (an event of :data:`CRIMINAL_PROCESS`; a
+    law-reform campaign is never "at risk of arrest"). The completeness audit leaves out
+    a case whose record has a trial, verdict, conviction or sentence but no earlier
+    event of ``event_types`` — a conviction implies a charge that the record misses.
+
+    Follow-up runs in periods of ``period_days`` from the incident until the first
+    day-precision event of ``event_types`` (``event`` = 1 in that period), the first
+    of ``competing_types`` (``competing`` = 1: a decision not to charge ends the risk of
+    a charge — a competing event, so a Cox model of ``event`` is its cause-specific
+    hazard), or exactly ``horizon_days`` (the last period is cut there). ``pressure`` is
+    the mean ``log1p`` activity over the ``lag_days`` before each period starts (so it
+    cannot be caused by the event it predicts); periods without an observed day of
+    pressure are dropped and counted.
 
     Returns
     -------
     pandas.DataFrame
         ``case_id``, ``start``, ``stop`` (days since the incident; at risk on
-        ``(start, stop]``), ``event``, ``pressure``, ``period``.
+        ``(start, stop]``), ``event``, ``competing``, ``pressure``, ``period``.
+        ``attrs``: ``n_dropped_periods``, ``excluded`` (case id → reason).
     """
     from .align import SeriesBank
     from .datasets import case_campaign_links
@@ -378,39 +413,57 @@ def time_to_event_panel(
     logged = np.log1p(series)
     cases = study.cases.merge(case_campaign_links(study.cases), on="case_id")
     cases = cases[cases["campaign_id"] == campaign_id]
-    ev = study.legal_events[
-        (study.legal_events["date_precision"] == "day")
-        & study.legal_events["event_type"].isin(list(event_types))
-    ]
-    first = ev.groupby("case_id")["date"].min()
-    rows, dropped = [], 0
+    day_ev = study.legal_events[study.legal_events["date_precision"] == "day"]
+    criminal = set(day_ev.loc[day_ev["event_type"].isin(CRIMINAL_PROCESS), "case_id"])
+    first = day_ev[day_ev["event_type"].isin(list(event_types))].groupby("case_id")["date"].min()
+    stop_ev = day_ev[day_ev["event_type"].isin(list(competing_types))]
+    first_competing = stop_ev.groupby("case_id")["date"].min()
+    implied = day_ev[day_ev["event_type"].isin(IMPLIES_CHARGE)].groupby("case_id")["date"].min()
+    rows, dropped, excluded = [], 0, {}
     for rec in cases.to_dict("records"):
-        t0 = pd.to_datetime(rec["start_date"], format="%Y-%m-%d", errors="coerce")
+        cid = rec["case_id"]
+        t0 = pd.to_datetime(rec["start_date"], errors="coerce")
         if pd.isna(t0):
+            excluded[cid] = "no incident date (start_date)"
             continue
-        end = first.get(rec["case_id"])
+        if cid not in criminal:
+            excluded[cid] = "no criminal process in the record (not at risk of a charge)"
+            continue
+        end = first.get(cid)
+        if cid in implied and (end is None or end > implied[cid]):
+            excluded[cid] = (
+                f"the record has a {implied[cid]:%Y-%m-%d} trial or verdict but no earlier "
+                "arrest, charge or indictment: incomplete"
+            )
+            continue
+        other = first_competing.get(cid)
+        horizon = t0 + pd.Timedelta(days=horizon_days)
         for k, lo in enumerate(range(0, horizon_days, period_days)):
-            hi = lo + period_days
-            begin = t0 + pd.Timedelta(days=lo)
+            hi = min(lo + period_days, horizon_days)
+            begin, finish = t0 + pd.Timedelta(days=lo), t0 + pd.Timedelta(days=hi)
             window = logged[
                 (logged.index >= begin - pd.Timedelta(days=lag_days)) & (logged.index < begin)
             ]
-            happened = end is not None and begin < end <= t0 + pd.Timedelta(days=hi)
+            charged = end is not None and begin < end <= finish
+            stopped = not charged and other is not None and begin < other <= finish
             if window.notna().sum() == 0:
                 dropped += 1
             else:
                 rows.append(
                     {
-                        "case_id": rec["case_id"],
+                        "case_id": cid,
                         "start": lo,
                         "stop": hi,
-                        "event": int(happened),
+                        "event": int(charged),
+                        "competing": int(stopped),
                         "pressure": float(window.mean()),
                         "period": k + 1,
                     }
                 )
-            if end is not None and end <= t0 + pd.Timedelta(days=hi):
+            if charged or stopped or finish >= horizon:
                 break
-    out = pd.DataFrame(rows, columns=["case_id", "start", "stop", "event", "pressure", "period"])
+    cols = ["case_id", "start", "stop", "event", "competing", "pressure", "period"]
+    out = pd.DataFrame(rows, columns=cols)
     out.attrs["n_dropped_periods"] = dropped
+    out.attrs["excluded"] = excluded
     return out

@@ -131,10 +131,12 @@ def test_impact_sentence_reports_the_counterfactual_and_its_placebo_dates():
     )
     counts = narrative.placebo_counts(placebo)
     assert counts["placebo_dates"] == 3  # the date 400 days back has no training data
-    text = narrative.impact_sentence(120.0, 4, impact, placebo)
-    assert "+120%" in text and "4 lags" in text and "Gibbs sampler" in text
-    assert f"{impact.cumulative['effect']:,.0f}" in text
-    assert f"{100 * impact.cumulative['relative']:+,.0f}% relative to the forecast total" in text
+    text = narrative.impact_sentence(120.0, 4, impact, placebo, level_interval=(-10.0, 250.0))
+    assert "+120%, 95% interval -10% to +250%: no detectable change" in text
+    assert "Gibbs sampler" in text and f"{impact.cumulative['effect']:,.0f}" in text
+    c = impact.cumulative
+    assert f"{c['ratio']:.2f}× the forecast (95% interval {c['ratio_low']:.2f}×" in text
+    assert "**more activity than the forecast**" in text
     assert impact.cumulative["relative"] > 1  # activity tripled on day 250
     assert "3 earlier dates" in text
     assert f"at {counts['placebo_alarms']} of them" in text

@@ -366,6 +366,7 @@ def impact_sentence(
     placebo: pd.DataFrame,
     *,
     level_interval: tuple[float, float] | None = None,
+    sensitivity: ImpactResult | None = None,
 ) -> str:
     """The interrupted-time-series numbers of a case study, with their placebo check.
 
@@ -383,6 +384,9 @@ def impact_sentence(
     level_interval : (float, float), optional
         The 95 % interval of the level change, in percent; said with it, and "no
         detectable change" when it spans 0.
+    sensitivity : analysis.its.ImpactResult, optional
+        The same counterfactual with CausalImpact's default prior; its ratio is said
+        as a sensitivity row, with what that prior assumes.
     """
     c = impact.cumulative
     interval = ""
@@ -391,15 +395,30 @@ def impact_sentence(
         interval = f", 95% interval {lo:+.0f}% to {hi:+.0f}%"
         if lo <= 0 <= hi:
             interval += ": no detectable change"
+    ratio, low, high = c.get("ratio"), c.get("ratio_low"), c.get("ratio_high")
+    verdict = _impact_verdict(low, high)
     text = (
         f"Level change on the event day: {level_change_pct:+.0f}%{interval} (segmented "
-        f"regression, autocorrelation-robust errors). "
-        f"Over {c['n_post_days']} days, observed minus forecast: {_num(c['effect'])} "
-        f"(95% interval {_num(c['conf_low'])} to {_num(c['conf_high'])}), "
-        f"or {_pct(c['relative'])} relative to the forecast total "
-        f"(95% interval {_pct(c['relative_low'])} to {_pct(c['relative_high'])}; "
+        f"regression, autocorrelation-robust errors). Over {c['n_post_days']} days, activity "
+        f"was {ratio:.2f}× the forecast (95% interval {low:.2f}× to {high:.2f}×): "
+        f"**{verdict}**; observed minus forecast {_num(c['effect'])} "
+        f"(95% interval {_num(c['conf_low'])} to {_num(c['conf_high'])}; "
         f"{md(impact.spec.get('interval', 'simulated paths'))}; seed {impact.seed})."
     )
+    for caution in impact.spec.get("cautions") or []:
+        text += f" Caution: {md(caution)}."
+    if sensitivity is not None:
+        s = sensitivity.cumulative
+        other = _impact_verdict(s["ratio_low"], s["ratio_high"])
+        text += (
+            f" With CausalImpact's default prior, which assumes a nearly constant level: "
+            f"{s['ratio']:.2f}× ({s['ratio_low']:.2f}× to {s['ratio_high']:.2f}×), {other}"
+            + (
+                "; the two disagree, so the finding rests on that assumption."
+                if other != verdict
+                else "."
+            )
+        )
     usable = _usable_placebos(placebo)
     if usable.empty:
         return (
@@ -417,6 +436,15 @@ def impact_sentence(
         " — either the model misreads this series or activity was already moving before "
         "the event (see the timing label); read the estimate above with that in mind."
     )
+
+
+def _impact_verdict(low: float | None, high: float | None) -> str:
+    """The counterfactual's verdict from its ratio interval (observed / forecast)."""
+    if low is not None and np.isfinite(low) and low > 1:
+        return "more activity than the forecast"
+    if high is not None and np.isfinite(high) and high < 1:
+        return "less activity than the forecast"
+    return "inconclusive — the interval includes no change"
 
 
 def _usable_placebos(placebo: pd.DataFrame) -> pd.DataFrame:

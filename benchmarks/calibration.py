@@ -286,6 +286,69 @@ def counterfactual_calibration(series: int = 100, seeds: int = 100) -> list[str]
     return lines
 
 
+def pretrend_size(studies: int = 200) -> list[str]:
+    """Rejection rate of the event study's pre-trend test with no effect, by cluster count."""
+    from analysis.event_study import leads_lags
+
+    lines = [
+        f"No planted effect; {studies} simulated studies per row (one event per case, AR(1) "
+        "log noise), window 7 days, baseline 14; share of studies whose test rejects at 5 %:",
+        "",
+        "| cases (clusters) | t(G − 1) | wild cluster bootstrap (Webb, 999) |",
+        "|---|---|---|",
+    ]
+    for g in (5, 8, 10):
+        t_rej, b_rej = [], []
+        for s in range(studies):
+            res = leads_lags(
+                simulate_study(g, patterns="neither", seed=10_000 * g + s).study,
+                window=7,
+                baseline_days=14,
+                n_boot=999,
+                seed=s,
+            )
+            t_rej.append(res.pre_test["p_value"] < 0.05)
+            b_rej.append(res.pre_test["p_boot"] < 0.05)
+        lines.append(f"| {g} | {np.mean(t_rej):.1%} | {np.mean(b_rej):.1%} |")
+    return lines
+
+
+def leadlag_fdr(studies: int = 40) -> list[str]:
+    """Discoveries of the lead-lag tests when activity and events are independent."""
+    from analysis.causality import granger_discoveries, granger_tests
+
+    any_found, pairs, found = 0, 0, 0
+    for s in range(studies):
+        sim = simulate_study(10, patterns="neither", events_per_case=3, n_days=500, seed=700 + s)
+        d = granger_discoveries(granger_tests(sim.study, lags=(1, 7), n_shifts=999, seed=s))
+        pairs += int(d["pairs"].sum())
+        found += int(d["discoveries"].sum())
+        any_found += int(d["discoveries"].sum() > 0)
+    return [
+        f"Activity independent of the legal events (no planted effect), {studies} studies of "
+        "10 cases × 500 days, 3 events per case, lags 1 and 7, 999 rotations, both "
+        "directions: every discovery is false, so the false discovery rate equals the share "
+        f"of studies with any discovery: **{any_found / studies:.1%}** (nominal 5 %); "
+        f"{found} of {pairs} pair-directions were called.",
+    ]
+
+
+def inference_section() -> list[str]:
+    return [
+        "## Inference: pre-trend test size and lead-lag false discoveries",
+        "",
+        "Regenerate with `.venv/bin/python benchmarks/calibration.py --only inference`.",
+        "",
+        "### The event study's pre-trend test (leads_lags)",
+        "",
+        *pretrend_size(),
+        "",
+        "### Lead-lag (granger_tests with circular-shift p-values)",
+        "",
+        *leadlag_fdr(),
+    ]
+
+
 def _replace_section(text: str, section: list[str]) -> str:
     """``text`` with the section under ``section[0]`` (a ``## `` heading) replaced."""
     lines = text.splitlines()
@@ -303,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Calibration of the studies (seeded).")
     parser.add_argument(
         "--only",
-        choices=["timing", "counterfactual"],
+        choices=["timing", "counterfactual", "inference"],
         help="regenerate one section of calibration.md only",
     )
     args = parser.parse_args(argv)
@@ -311,11 +374,15 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     path = ROOT / "benchmarks" / "calibration.md"
     if args.only:
-        section = (
-            timing_section()
-            if args.only == "timing"
-            else ["## The counterfactual (its.counterfactual)", "", *counterfactual_calibration()]
-        )
+        section = {
+            "timing": timing_section,
+            "inference": inference_section,
+            "counterfactual": lambda: [
+                "## The counterfactual (its.counterfactual)",
+                "",
+                *counterfactual_calibration(),
+            ],
+        }[args.only]()
         path.write_text(_replace_section(path.read_text(), section))
         print("\n".join(section))
         print(f"updated {path} in {time.perf_counter() - t:.0f} s")
@@ -335,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         "## The counterfactual (its.counterfactual)",
         "",
         *counterfactual_calibration(),
+        "",
+        *inference_section(),
         "",
     ]
     path.write_text("\n".join(out) + "\n")

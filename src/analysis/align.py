@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ._numeric import quiet
 from .datasets import Study, case_campaign_links
 
 Normalisation = Literal["none", "log1p", "share_of_max", "zscore"]
@@ -310,7 +311,7 @@ def normalise_windows(
         mask = windows.columns(*baseline)
         base = v[:, mask]
         n = np.sum(~np.isnan(base), axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with quiet():  # rows with < 2 baseline days give NaN, as documented
             mu = np.nanmean(np.where(n >= 1, base, 0.0), axis=1, keepdims=True)
             sd = (
                 np.nanstd(base, axis=1, ddof=1, keepdims=True)

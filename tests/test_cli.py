@@ -212,3 +212,78 @@ def test_fetch_and_ingest_refuse_a_folder_that_prepare_rebuilds(processed_dir, t
         a for a in build_parser()._subparsers._group_actions[0].choices.items() if a[0] == "fetch"
     )[1]
     assert fetch.get_default("data") == str(config.USER_DATA_DIR)
+
+
+def test_ingest_refuses_a_workbook_with_other_sheets_and_keeps_file_modes(minimal_dir, tmp_path):
+    import openpyxl
+
+    posts = tmp_path / "posts.csv"
+    posts.write_text("created_at\n2024-02-01T10:00:00Z\n")
+    book = tmp_path / "campaign_activity.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["campaign_id", "date", "value"])
+    wb.active.append(["x", "2024-01-01", 1])
+    wb.create_sheet("notes").append(["my notes"])
+    wb.save(book)
+    before = book.read_bytes()
+    assert _ingest(posts, book, "posts", "2024-02-01", "2024-02-01") == 2
+    assert book.read_bytes() == before
+    table = minimal_dir / "campaign_activity.csv"
+    table.chmod(0o640)
+    assert _ingest(posts, table, "posts", "2024-02-01", "2024-02-01") == 0
+    assert table.stat().st_mode & 0o777 == 0o640
+
+
+def test_two_ingests_into_one_table_at_once_keep_both(minimal_dir, tmp_path):
+    posts = tmp_path / "posts.csv"
+    posts.write_text("created_at\n" + "2024-02-01T10:00:00Z\n" * 50)
+    table = minimal_dir / "campaign_activity.csv"
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "analysis",
+                "ingest",
+                str(posts),
+                "--campaign",
+                cid,
+                "--start",
+                "2024-02-01",
+                "--end",
+                "2024-02-02",
+                "--out",
+                str(table),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for cid in ("c_one", "c_two", "c_three")
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    ids = set(pd.read_csv(table)["campaign_id"])
+    assert {"c_one", "c_two", "c_three", "free_ana"} <= ids
+
+
+def test_timing_out_never_overwrites_a_file_it_did_not_write(minimal_dir, capsys):
+    cases = minimal_dir / "cases.csv"
+    before = cases.read_bytes()
+    base = ["timing", "--data", str(minimal_dir), "--quiet", "--no-stability"]
+    assert main([*base, "--out", str(cases)]) == 2
+    assert "not a table this command wrote" in capsys.readouterr().err
+    assert cases.read_bytes() == before
+    out = minimal_dir.parent / "timing.csv"
+    assert main([*base, "--out", str(out)]) == 0 and main([*base, "--out", str(out)]) == 0
+    assert main([*base, "--out", str(minimal_dir)]) == 2
+
+
+def test_unwritable_places_get_one_line_not_a_traceback(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    posts = tmp_path / "posts.csv"
+    posts.write_text("created_at\n2024-02-01T10:00:00Z\n")
+    assert _ingest(posts, afile / "x.csv") == 2
+    assert _ingest(posts, tmp_path / "new.txt") == 2
+    assert main(["prepare", "--out", str(afile / "sub"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") >= 3

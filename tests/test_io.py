@@ -44,7 +44,7 @@ def test_claim_refuses_a_folder_the_project_did_not_write(tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "thesis.docx").write_text("years of work")
-    with pytest.raises(OutputError, match=r"not empty \(thesis.docx…\) and was not written"):
+    with pytest.raises(OutputError, match=r"not empty \(thesis.docx\) and was not written"):
         _io.claim_folder(mine, "reports", what="--out")
     assert [p.name for p in mine.iterdir()] == ["thesis.docx"]  # no marker added either
     _io.claim_folder(mine, "reports", what="--out", allow_foreign=True)

@@ -179,3 +179,64 @@ def test_fetched_series_in_data_user_survive_prepare(raw_dir, minimal_dir, tmp_p
     clash.to_csv(user / "campaigns.csv", index=False)
     with pytest.raises(DataError, match=r"campaigns\.csv:2:campaign_id: 'blacklivesmatter'"):
         build_study(raw_dir, user_dir=user, progress=False)
+
+
+def test_prepare_never_deletes_folders_named_like_placeholders_or_the_marker(raw_dir, tmp_path):
+    for name in (".keep", ".pressure-precedent"):
+        out = tmp_path / name.strip(".")
+        (out / name).mkdir(parents=True)
+        (out / name / "thesis.txt").write_text("precious")
+        with pytest.raises(OutputError):
+            prepare(out, raw_dir, progress=False)
+        assert (out / name / "thesis.txt").read_text() == "precious"
+
+
+def test_prepare_keeps_desktop_files_and_follows_a_symlinked_folder(raw_dir, tmp_path):
+    real = tmp_path / "disk" / "processed"
+    real.mkdir(parents=True)
+    (real / ".DS_Store").write_bytes(b"finder")
+    link = tmp_path / "processed"
+    link.symlink_to(real)
+    prepare(link, raw_dir, progress=False)
+    assert link.is_symlink() and (real / "cases.parquet").is_file()
+    assert (real / ".DS_Store").read_bytes() == b"finder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["disk", "processed"]
+
+
+def test_glob_characters_in_out_touch_no_sibling(raw_dir, tmp_path):
+    from analysis import _io
+
+    box = tmp_path / "gl"
+    box.mkdir()
+    mine = box / ".mybackup.2024.old"
+    mine.mkdir()
+    _io.write_marker(mine, "study")
+    (mine / "cases.csv").write_text("mine")
+    prepare(box / "*", raw_dir, progress=False)
+    assert (mine / "cases.csv").read_text() == "mine"
+
+
+def test_an_old_data_processed_holding_fetched_series_is_not_replaced(raw_dir, minimal_dir):
+    from analysis.datasets import save_study
+
+    campaigns = minimal_dir / "campaigns.csv"
+    campaigns.write_text(campaigns.read_text().splitlines()[0] + ",fetched_at\n")
+    for f in minimal_dir.iterdir():
+        if f.name != "campaigns.csv":
+            f.unlink()
+    study = build_study(raw_dir, progress=False)
+    with pytest.raises(OutputError, match="did not write"):
+        save_study(study, minimal_dir, legacy_ok=True)
+    assert campaigns.read_text().strip().endswith("fetched_at")
+
+
+def test_user_activity_for_a_bundled_series_is_refused(raw_dir, tmp_path):
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "campaign_activity.csv").write_text(
+        "campaign_id,date,value\nblacklivesmatter,2020-05-26,1\n"
+    )
+    with pytest.raises(DataError, match=r"campaign_activity\.csv:2:campaign_id"):
+        build_study(raw_dir, user_dir=user, progress=False)
+    with pytest.raises(OutputError, match="holds the series you fetched"):
+        prepare(user, raw_dir, user_dir=user, progress=False)

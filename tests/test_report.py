@@ -264,7 +264,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-def test_report_refuses_a_folder_it_did_not_write_and_force_deletes_nothing(batch, capsys):
+def test_report_refuses_a_folder_it_did_not_write_even_with_force(batch, capsys):
     out = batch["out"]
     (out / "runs" / "old").mkdir(parents=True)
     (out / "index.html").write_text("<html>my own page</html>")
@@ -272,24 +272,38 @@ def test_report_refuses_a_folder_it_did_not_write_and_force_deletes_nothing(batc
     (out / "runs" / "old" / "draft.md").write_text("mine")
     (out / ".notes.tmp").write_text("mine too")
     before = _tree(out)
+    for extra in ([], ["--force"]):
+        assert _cli_report(batch, *extra) == 2
+        err = capsys.readouterr().err
+        assert "report: --out:" in err and "was not written by this project" in err
+        assert "Traceback" not in err
+        assert _tree(out) == before  # nothing touched, not even a marker
+
+
+def test_a_folder_holding_only_a_users_index_is_not_taken_for_old_reports(batch, capsys):
+    out = batch["out"]
+    out.mkdir()
+    (out / "index.html").write_text("<html>MY PAGE</html>")
     assert _cli_report(batch) == 2
-    err = capsys.readouterr().err
-    assert "report: --out:" in err and "was not written by this project" in err
-    assert "--force" in err and "Traceback" not in err
-    assert _tree(out) == before  # nothing touched, not even a marker
-    assert _cli_report(batch, "--force") == 1  # the planted failing run
-    after = _tree(out)
-    assert {k: after[k] for k in before if k != "index.html"} == {
-        k: v for k, v in before.items() if k != "index.html"
-    }  # the user's files are all there; only the index was replaced, as --force asked
+    assert (out / "index.html").read_text() == "<html>MY PAGE</html>"
 
 
-def test_reports_written_before_markers_existed_are_still_ours(batch):
+def test_reports_written_before_markers_existed_are_still_ours(batch, monkeypatch):
+    from analysis import config
+
     _run(batch)
     (batch["out"] / ".pressure-precedent").unlink()
+    assert not report.looks_like_reports(batch["out"])  # only the project's own reports/
+    monkeypatch.setattr(config, "REPORTS_DIR", batch["out"])
     assert report.looks_like_reports(batch["out"])
     assert _cli_report(batch) == 1
     assert report.read_marker(batch["out"])["kind"] == "reports"
+
+
+def test_the_marker_names_the_runs_file_relative_to_the_project():
+    from analysis import config
+
+    assert report._runs_id(config.NOTEBOOKS_DIR / "reports.yaml") == "notebooks/reports.yaml"
 
 
 def test_two_runs_files_never_share_a_report_folder(batch, tmp_path, capsys):

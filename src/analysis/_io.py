@@ -17,19 +17,25 @@ No heavy imports here. Three guarantees, used by every command that writes:
 from __future__ import annotations
 
 import ctypes
+import errno
+import fcntl
+import glob
 import json
 import os
 import shutil
+import stat
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import OutputError
 
 #: The file that marks a folder as written by this project (JSON: what the folder holds).
 MARKER = ".pressure-precedent"
-#: Files a folder may hold and still count as empty (version-control placeholders).
-PLACEHOLDERS = frozenset({".gitkeep", ".keep"})
+#: Files a folder may hold and still count as empty (version-control placeholders and
+#: the files desktops leave everywhere); a folder the project replaces keeps them.
+PLACEHOLDERS = frozenset({".gitkeep", ".keep", ".DS_Store", "Thumbs.db", "desktop.ini"})
 
 
 def umask() -> int:
@@ -51,16 +57,23 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
 
     The temporary file (``.<name>.<random>.tmp``) sits in the destination folder, so the
     final rename is atomic: readers see either the old file or the complete new one,
-    never half a file. The new file's mode is ``0666`` less the umask, as for a file
-    opened the ordinary way.
+    never half a file. A new file gets mode ``0666`` less the umask, as for a file
+    opened the ordinary way; a replaced file keeps its mode. A symbolic link is
+    followed: the file it points to is replaced, the link stays.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else 0o666 & ~umask()
+    except OSError:
+        mode = 0o666 & ~umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~umask())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -68,22 +81,50 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     return path
 
 
+@contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (``flock`` on the folder itself, no lock file).
+
+    Two commands that read, change and write tables of one folder take turns instead
+    of losing each other's rows.
+    """
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def temp_names(folder: Path, names: Iterable[str]) -> list[Path]:
     """Temporary files that :func:`atomic_write` of ``names`` left in ``folder`` (if killed)."""
     folder = Path(folder)
     found: list[Path] = []
     for name in names:
-        found += [p for p in folder.glob(f".{name}.*.tmp") if p.is_file()]
+        found += [p for p in folder.glob(f".{glob.escape(name)}.*.tmp") if p.is_file()]
     return found
 
 
 def read_marker(folder: Path) -> dict | None:
-    """What the marker of ``folder`` says (``None`` when the folder has no valid marker)."""
+    """What the marker of ``folder`` says (``None`` when the folder has no valid marker).
+
+    Only a regular file of at most 64 KiB holding a JSON object with a text ``kind`` and
+    ``written_by`` of this project counts (a directory, a pipe or a user's own file of
+    that name does not).
+    """
+    path = Path(folder) / MARKER
     try:
-        data = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 65536:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and "kind" in data else None
+    ok = (
+        isinstance(data, dict)
+        and isinstance(data.get("kind"), str)
+        and data.get("written_by") == "pressure-precedent"
+    )
+    return data if ok else None
 
 
 def write_marker(folder: Path, kind: str, **info: object) -> Path:
@@ -92,12 +133,21 @@ def write_marker(folder: Path, kind: str, **info: object) -> Path:
     return atomic_write(Path(folder) / MARKER, lambda p: p.write_text(text, encoding="utf-8"))
 
 
+def _ignorable(path: Path) -> bool:
+    """A placeholder file, or the project's own marker (regular files only)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    if path.name == MARKER:
+        return read_marker(path.parent) is not None
+    return path.name in PLACEHOLDERS
+
+
 def foreign_entries(folder: Path) -> list[Path]:
-    """Entries of ``folder`` other than the marker and version-control placeholders."""
+    """Entries of ``folder`` other than the project's marker and placeholder files."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.name not in PLACEHOLDERS | {MARKER})
+    return sorted(p for p in folder.iterdir() if not _ignorable(p))
 
 
 def claim_folder(
@@ -121,8 +171,8 @@ def claim_folder(
     what : str
         The option or purpose, for the message (``"report --out"``).
     allow_foreign : bool
-        Accept a non-empty folder without a marker (the user said ``--force``); the
-        project still deletes nothing it did not write there.
+        Accept a non-empty folder without a marker (for callers that only add new,
+        uniquely named files).
     looks_ours : callable, optional
         Recognises a folder written by an earlier version of the project, before
         markers existed; such a folder is marked and accepted.
@@ -138,6 +188,11 @@ def claim_folder(
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{what}: {folder} is a file; expected a folder for the {kind}")
+    if (folder / MARKER).exists() and read_marker(folder) is None:
+        raise OutputError(
+            f"{what}: {folder / MARKER} is not this project's marker (a folder, or a file of "
+            "yours by that name); nothing was written. Choose another folder"
+        )
     marker = read_marker(folder)
     if marker is not None:
         if marker["kind"] != kind:
@@ -147,11 +202,12 @@ def claim_folder(
             )
         return folder
     if foreign_entries(folder) and not allow_foreign and not (looks_ours and looks_ours(folder)):
-        shown = ", ".join(p.name for p in foreign_entries(folder)[:3])
+        entries = foreign_entries(folder)
+        shown = ", ".join(p.name for p in entries[:3]) + ("…" if len(entries) > 3 else "")
         raise OutputError(
-            f"{what}: {folder} is not empty ({shown}…) and was not written by this project "
-            f"(it has no {MARKER} file); nothing was written. Choose a new or empty folder"
-            + (", or pass --force to add to it" if kind == "reports" else "")
+            f"{what}: {folder} is not empty ({shown}) and was not written by this project "
+            f"(it has no valid {MARKER} file); nothing was written. Choose a new or empty "
+            "folder"
         )
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -180,7 +236,7 @@ def _exchange(a: Path, b: Path) -> bool:
     if done == 0:
         return True
     err = ctypes.get_errno()
-    if err in (38, 22, 95):  # ENOSYS, EINVAL, EOPNOTSUPP: this system or file system cannot
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):  # not on this file system
         return False
     raise OSError(err, os.strerror(err), str(b))
 
@@ -230,7 +286,8 @@ def recover_folder(target: Path) -> list[Path]:
     touched: list[Path] = []
     if not target.parent.is_dir():
         return touched
-    for path in sorted(target.parent.glob(f".{target.name}.*.old")):
+    name = glob.escape(target.name)
+    for path in sorted(target.parent.glob(f".{name}.*.old")):
         if read_marker(path) is None:
             continue
         if not target.exists():
@@ -238,7 +295,7 @@ def recover_folder(target: Path) -> list[Path]:
         else:
             shutil.rmtree(path, ignore_errors=True)
         touched.append(path)
-    for path in sorted(target.parent.glob(f".{target.name}.*.new")):
+    for path in sorted(target.parent.glob(f".{name}.*.new")):
         if path.is_dir() and (read_marker(path) is not None or not any(path.iterdir())):
             shutil.rmtree(path, ignore_errors=True)
             touched.append(path)

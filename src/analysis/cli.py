@@ -35,6 +35,23 @@ def _bounded(kind: type, low: float, high: float):
     return parse
 
 
+def _refuse_foreign_output(path: Path, header: str) -> None:
+    """An --out file may be new or one this command wrote before (its header), nothing else."""
+    if path.is_dir():
+        raise OutputError(f"--out: {path} is a folder; expected a file name")
+    if path.exists():
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                first = fh.readline()
+        except OSError as exc:
+            raise OutputError(f"--out: cannot read {path}: {exc.strerror}") from exc
+        if not first.startswith(header):
+            raise OutputError(
+                f"--out: {path} exists and is not a table this command wrote; nothing was "
+                "written. Choose a new file name"
+            )
+
+
 def _fmt_pct(x: float) -> str:
     return f"{x:5.1f}%"
 
@@ -101,6 +118,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     if args.match_column and not args.term:
         raise SystemExit("ingest: --match-column needs at least one --term")
+    out = Path(args.out)
+    if out.suffix.lower() not in (".csv", ".parquet", ".xlsx"):
+        raise OutputError(f"--out: {out} — expected a .csv, .parquet or .xlsx file name")
+    if out.parent.resolve() == config.USER_DATA_DIR.resolve():
+        from .connectors import _refuse_bundled_id
+
+        _refuse_bundled_id(args.campaign)
     campaigns = {args.campaign: args.term} if args.term else args.campaign
     daily = count_posts(
         [Path(p) for p in args.paths],
@@ -164,6 +188,7 @@ def cmd_timing(args: argparse.Namespace) -> int:
     for col in ("baseline_start", "baseline_end"):
         table[col] = table[col].dt.strftime("%Y-%m-%d")
     if args.out:
+        _refuse_foreign_output(Path(args.out), "event_id,case_id,event_type")
         atomic_write(Path(args.out), lambda p: table.to_csv(p, index=False, float_format="%.6g"))
         print(f"wrote {args.out}: {len(table)} (event, series) rows")
     else:
@@ -498,12 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     p.add_argument(
-        "--force",
-        action="store_true",
-        help=(
-            "rerun runs whose cached result is still valid, and accept an --out folder that "
-            "is not empty and was not written by this project (nothing in it is deleted)"
-        ),
+        "--force", action="store_true", help="rerun runs whose cached result is still valid"
     )
     p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
     p.add_argument("--scheduler", help="tcp://HOST:PORT of a Dask scheduler to run on instead")
@@ -565,6 +585,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_DATA_ERROR
     except OutputError as err:
         print(f"{args.command}: {err}", file=sys.stderr)
+        return EXIT_DATA_ERROR
+    except OSError as err:  # a folder or file that cannot be written (read-only, full, busy)
+        where = err.filename or ""
+        print(
+            f"{args.command}: cannot write {where}: {err.strerror or err}; files already "
+            "finished are kept whole",
+            file=sys.stderr,
+        )
         return EXIT_DATA_ERROR
     except KeyboardInterrupt as exc:
         terminated = type(exc).__name__ == "BatchTerminated"

@@ -45,16 +45,17 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, config
+from ._io import locked
 from .datasets import (
     FORMATS,
     find_table,
+    merge_activity_unlocked,
     parse_table,
     read_raw,
     refuse_derived,
-    update_activity,
     write_table,
 )
-from .errors import DataError, Failure
+from .errors import DataError, Failure, OutputError
 from .schema import SLUG_EXPECTED, SLUG_RE
 
 WIKIMEDIA_PAGEVIEWS = "https://wikimedia.org/api/rest_v1/metrics/pageviews/per-article"
@@ -432,29 +433,57 @@ def write_series(folder: Path, campaign_id: str, series: Series) -> tuple[Path, 
     if not SLUG_RE.match(campaign_id):
         raise DataError([Failure("--campaign", None, None, campaign_id, SLUG_EXPECTED)])
     folder = Path(folder)
+    if folder.is_symlink():
+        folder = folder.resolve()
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"--data: {folder} is a file; expected a study folder")
     refuse_derived(folder, "--data")
+    if folder.resolve() == config.USER_DATA_DIR.resolve():
+        _refuse_bundled_id(campaign_id)
     folder.mkdir(parents=True, exist_ok=True)
-    campaigns, camp_path = _existing(folder, "campaigns")
-    act_path = _existing_path(folder, "campaign_activity")
-    row = {
-        "campaign_id": campaign_id,
-        **series.campaign,
-        "stance": "supporting",
-        "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    new_row = pd.DataFrame([row])
-    if campaigns is not None:
-        keep = campaigns[campaigns["campaign_id"] != campaign_id]
-        if campaign_id in set(campaigns["campaign_id"]):
-            old = campaigns[campaigns["campaign_id"] == campaign_id].iloc[0]
-            new_row["stance"] = old["stance"]
-        campaigns = pd.concat([keep, new_row], ignore_index=True)
-    else:
-        campaigns = new_row
-    parse_table(campaigns, "campaigns", str(camp_path))  # validate before writing anything
-    update_activity(act_path, series.activity, what="--data")
-    write_table(campaigns, camp_path, "campaigns")
+    with locked(folder):  # the two tables change together; a second fetch waits
+        campaigns, camp_path = _existing(folder, "campaigns")
+        act_path = _existing_path(folder, "campaign_activity")
+        row = {
+            "campaign_id": campaign_id,
+            **series.campaign,
+            "stance": "supporting",
+            "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        new_row = pd.DataFrame([row])
+        if campaigns is not None:
+            keep = campaigns[campaigns["campaign_id"] != campaign_id]
+            if campaign_id in set(campaigns["campaign_id"]):
+                old = campaigns[campaigns["campaign_id"] == campaign_id].iloc[0]
+                new_row["stance"] = old["stance"]
+            campaigns = pd.concat([keep, new_row], ignore_index=True)
+        else:
+            campaigns = new_row
+        parse_table(campaigns, "campaigns", str(camp_path))  # validate before writing anything
+        merge_activity_unlocked(act_path, series.activity, "--data")
+        write_table(campaigns, camp_path, "campaigns")
     return camp_path, act_path
+
+
+def _refuse_bundled_id(campaign_id: str) -> None:
+    """data/user is merged into the bundled study: its ids must be new there."""
+    path = config.CURATED_DIR / "campaigns.csv"
+    try:
+        bundled = set(read_raw(path)["campaign_id"].astype(str))
+    except (DataError, OSError, KeyError):
+        return
+    if campaign_id in bundled:
+        raise DataError(
+            [
+                Failure(
+                    "--campaign",
+                    None,
+                    None,
+                    campaign_id,
+                    "an id the bundled data do not use (data/user is merged into them)",
+                )
+            ]
+        )
 
 
 def default_http(refresh: bool = False) -> Http:

@@ -28,9 +28,11 @@ import numpy as np
 import pandas as pd
 
 from ._io import (
+    MARKER,
     PLACEHOLDERS,
     atomic_write,
     foreign_entries,
+    locked,
     read_marker,
     recover_folder,
     replace_folder,
@@ -806,6 +808,16 @@ def write_table(frame: pd.DataFrame, path: Path, table: str) -> Path:
     raise ValueError(f"cannot write {path}: expected .csv, .parquet or .xlsx")
 
 
+def _has_fetched_series(path: Path) -> bool:
+    """A campaigns table holding series added with ``fetch`` (they carry ``fetched_at``)."""
+    if not path.name.startswith("campaigns."):
+        return False
+    try:
+        return "fetched_at" in read_raw(path).columns
+    except (DataError, OSError, ValueError):
+        return True  # unreadable: not ours to replace
+
+
 def refuse_derived(folder: Path, what: str) -> None:
     """Refuse to add rows to a study folder that ``prepare`` replaces whole.
 
@@ -820,7 +832,8 @@ def refuse_derived(folder: Path, what: str) -> None:
         raise OutputError(
             f"{what}: {folder} is rebuilt whole by `prepare`, so what is added there would "
             "be lost; nothing was written. Add series to data/user (the default of `fetch`, "
-            "merged by `prepare`) or to a study folder of your own"
+            "merged by `prepare`) or to a study folder of your own (a copy of a prepared "
+            f"study becomes yours once you delete its {MARKER} file)"
         )
 
 
@@ -840,10 +853,34 @@ def update_activity(path: Path, new: pd.DataFrame, *, what: str = "--out") -> Pa
         If the file sits in a folder that ``prepare`` rebuilds (see :func:`refuse_derived`).
     """
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
+    if path.suffix.lower() not in FORMATS:
+        raise OutputError(f"{what}: {path} — expected a .csv, .parquet or .xlsx file name")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise OutputError(f"{what}: {path.parent} is a file; expected a folder")
     refuse_derived(path.parent, what)
+    twins = [
+        path.with_suffix(ext).name
+        for ext in FORMATS
+        if ext != path.suffix.lower() and path.with_suffix(ext).exists()
+    ]
+    if twins and path.stem in TABLES:
+        raise OutputError(
+            f"{what}: {path.parent} already holds {', '.join(twins)}; a study folder has one "
+            f"file per table, so write to that one"
+        )
+    if path.is_dir():
+        raise OutputError(f"{what}: {path} is a folder; expected a table file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path.parent):  # concurrent updates take turns instead of losing rows
+        return merge_activity_unlocked(path, new, what)
+
+
+def merge_activity_unlocked(path: Path, new: pd.DataFrame, what: str) -> Path:
+    """The read-merge-write of :func:`update_activity`; the caller holds the folder lock."""
     if path.exists():
-        if path.is_dir():
-            raise OutputError(f"{what}: {path} is a folder; expected a table file")
+        _refuse_workbook_with_sheets(path, what)
         old = parse_table(read_raw(path), "campaign_activity", str(path))
         keys = pd.MultiIndex.from_frame(new[["campaign_id", "date"]])
         same = pd.MultiIndex.from_frame(old[["campaign_id", "date"]]).isin(keys)
@@ -851,6 +888,24 @@ def update_activity(path: Path, new: pd.DataFrame, *, what: str = "--out") -> Pa
     merged = new.sort_values(["campaign_id", "date"], kind="stable").reset_index(drop=True)
     parse_table(merged, "campaign_activity", str(path))
     return write_table(merged, path, "campaign_activity")
+
+
+def _refuse_workbook_with_sheets(path: Path, what: str) -> None:
+    """Rewriting a workbook keeps one sheet: refuse one that holds more."""
+    if path.suffix.lower() != ".xlsx":
+        return
+    import openpyxl
+
+    try:
+        sheets = openpyxl.load_workbook(path, read_only=True).sheetnames
+    except Exception:  # not a readable workbook: read_raw says why
+        return
+    if len(sheets) > 1:
+        raise OutputError(
+            f"{what}: {path} has {len(sheets)} sheets ({', '.join(sheets[:3])}); rewriting it "
+            "would keep only the table. Nothing was written: use a .csv or .parquet table, "
+            "or a workbook with one sheet"
+        )
 
 
 def save_study(
@@ -883,9 +938,24 @@ def save_study(
         did not write.
     """
     folder = Path(folder)
-    recover_folder(folder)
+    if folder.is_symlink():  # replace what the link points to, keep the link
+        folder = folder.resolve()
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder} is a file; expected a folder for the study")
+    if folder.parent.exists() and not folder.parent.is_dir():
+        raise OutputError(f"{folder.parent} is a file; expected a folder to hold {folder.name}")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with locked(folder.parent):  # one prepare at a time may replace this folder
+        return _save_study(study, folder, fmt, legacy_ok)
+
+
+def _save_study(study: Study, folder: Path, fmt: str, legacy_ok: bool) -> list[Path]:
+    recover_folder(folder)
+    if (folder / MARKER).exists() and read_marker(folder) is None:
+        raise OutputError(
+            f"{folder / MARKER} is not this project's marker; nothing was written. Choose "
+            "another folder"
+        )
     marker = read_marker(folder)
     # what an earlier save wrote: the marker says in which format (before markers: any)
     written = [f".{marker['format']}"] if marker and marker.get("format") else FORMATS
@@ -893,6 +963,8 @@ def save_study(
     others = [p.name for p in foreign_entries(folder) if p.name not in tables or p.is_dir()]
     if marker is not None and marker.get("kind") != "study":
         raise OutputError(f"{folder} holds {marker['kind']}, not a study; choose another folder")
+    if marker is None and legacy_ok and not others:
+        others = [p.name for p in foreign_entries(folder) if _has_fetched_series(p)]
     if others or (marker is None and foreign_entries(folder) and not legacy_ok):
         listed = ", ".join((others or [p.name for p in foreign_entries(folder)])[:4])
         raise OutputError(

@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from . import config
 from .datasets import Study, assemble_study, find_table, parse_table, read_raw, save_study
-from .errors import DataError, Failure
+from .errors import DataError, Failure, OutputError
 from .ingest import count_tweet_ids
 
 #: Query windows of the #IchBinHanna archives (from the authors' code/queries/*.sh;
@@ -143,9 +143,11 @@ def _user_tables(user_dir: Path, bundled: dict[str, pd.DataFrame]) -> tuple[dict
             found[table] = (parse_table(read_raw(path), table, str(path)), str(path))
         except DataError as err:
             failures += err.failures
-    if "campaigns" in found:
-        frame, file = found["campaigns"]
-        taken = set(bundled["campaigns"]["campaign_id"])
+    taken = set(bundled["campaigns"]["campaign_id"])
+    for table in ("campaigns", "campaign_activity"):
+        if table not in found:
+            continue
+        frame, file = found[table]
         for i, cid in enumerate(frame["campaign_id"]):
             if cid in taken:
                 failures.append(
@@ -251,6 +253,11 @@ def prepare(
     """
     out = Path(out_dir or config.PROCESSED_DATA_DIR)
     user = config.USER_DATA_DIR if user_dir is None else user_dir
+    if out.resolve() == Path(user).resolve():
+        raise OutputError(
+            f"--out: {out} holds the series you fetched, which prepare merges in; it is never "
+            "replaced. Choose another folder (default: data/processed)"
+        )
     study = build_study(raw_dir, curated_dir, user_dir=user, progress=progress)
     legacy = out.resolve() == config.PROCESSED_DATA_DIR.resolve()
     return save_study(study, out, fmt="parquet", legacy_ok=legacy)

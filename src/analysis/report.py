@@ -63,6 +63,8 @@ from .errors import OutputError
 RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 RESERVED = {"results_path", "data_dir"}
 STATUS_FILE = "status.json"
+#: The index page's title: how an index written before markers existed is recognised.
+INDEX_TITLE = "<title>Pressure &amp; Precedent — reports</title>"
 #: Every file the batch writes into a run's folder (so only these are ever cleaned up).
 RUN_FILES = ("report.html", STATUS_FILE, "results.json", "notebook.ipynb", "kernel.log")
 
@@ -498,13 +500,22 @@ def remove_stale_runs(out_dir: Path, runs: Sequence[Run]) -> list[Path]:
 def looks_like_reports(folder: Path) -> bool:
     """Whether an unmarked folder holds only what an earlier batch wrote.
 
-    True for ``index.html`` and ``runs/`` whose every entry is a run folder with a
+    True only for the project's own ``reports/`` holding an ``index.html`` this project
+    wrote (its title) and ``runs/`` whose every entry is a run folder with a
     ``status.json`` (reports written before folders carried the project's marker).
     """
     folder = Path(folder)
+    if folder.resolve() != config.REPORTS_DIR.resolve():
+        return False  # only the project's own reports/ predates the marker
     temps = {p.name for p in temp_names(folder, ["index.html"])}
     names = {p.name for p in foreign_entries(folder)} - temps
-    if not names <= {"index.html", "runs"}:
+    if not names <= {"index.html", "runs"} or "index.html" not in names:
+        return False
+    try:
+        page = (folder / "index.html").read_text(encoding="utf-8", errors="replace")[:4000]
+    except OSError:
+        return False
+    if INDEX_TITLE not in page:
         return False
     runs = folder / "runs"
     return not runs.exists() or all(
@@ -512,13 +523,22 @@ def looks_like_reports(folder: Path) -> bool:
     )
 
 
-def claim_reports(out_dir: Path, runs_file: Path | None, *, force: bool = False) -> bool:
+def _runs_id(runs_file: Path) -> str:
+    """How a runs file is named in a marker: relative to the project when inside it, so
+    that a moved or renamed checkout still recognises its own reports."""
+    path = Path(runs_file).resolve()
+    try:
+        return path.relative_to(config.PROJ_ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def claim_reports(out_dir: Path, runs_file: Path | None) -> bool:
     """Make ``out_dir`` this runs file's report folder; True if it was the batch's already.
 
     A folder holding the reports of another runs file is refused (one index would
-    replace the other's, and each batch removes runs it does not list). A non-empty
-    folder the project did not write is refused unless ``force``; then the batch adds
-    to it but cleans up nothing there.
+    replace the other's, and each batch removes runs it does not list), and so is a
+    non-empty folder the project did not write.
 
     Raises
     ------
@@ -528,7 +548,7 @@ def claim_reports(out_dir: Path, runs_file: Path | None, *, force: bool = False)
     out_dir = Path(out_dir)
     marker = read_marker(out_dir)
     ours = marker is not None or (out_dir.is_dir() and looks_like_reports(out_dir))
-    owner = str(Path(runs_file).resolve()) if runs_file else None
+    owner = _runs_id(runs_file) if runs_file else None
     if marker and marker.get("kind") == "reports" and owner:
         if marker.get("runs_file") not in (None, owner):
             raise OutputError(
@@ -537,14 +557,7 @@ def claim_reports(out_dir: Path, runs_file: Path | None, *, force: bool = False)
             )
         if marker.get("runs_file") is None:
             write_marker(out_dir, "reports", runs_file=owner)
-    claim_folder(
-        out_dir,
-        "reports",
-        what="--out",
-        allow_foreign=force,
-        looks_ours=looks_like_reports,
-        runs_file=owner,
-    )
+    claim_folder(out_dir, "reports", what="--out", looks_ours=looks_like_reports, runs_file=owner)
     return ours
 
 
@@ -584,6 +597,9 @@ def _sigterm_interrupts() -> Iterator[None]:
         previous = signal.getsignal(signal.SIGTERM)
 
         def handler(signum, frame):
+            # the first TERM stops the batch; later ones (``timeout`` sends a second)
+            # must not kill the clean-up that writes the index
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             raise BatchTerminated()
 
         signal.signal(signal.SIGTERM, handler)
@@ -745,7 +761,7 @@ def run_batch(
     ------
     OutputError
         ``out_dir`` belongs to another runs file, or is a non-empty folder the project
-        did not write (unless ``force``); nothing is written then.
+        did not write; nothing is written then.
     BatchTerminated, KeyboardInterrupt
         On SIGTERM or Ctrl-C: running runs are ended, finished reports kept and the
         index written first.
@@ -757,7 +773,7 @@ def run_batch(
     )
     data_dir = Path(data_dir or config.PROCESSED_DATA_DIR).resolve()
     out_dir = Path(out_dir or config.REPORTS_DIR).resolve()
-    ours = claim_reports(out_dir, runs_file, force=force)
+    ours = claim_reports(out_dir, runs_file)
     remove_leftovers(out_dir, [run.run_id for run in runs])
     if ours:
         remove_stale_runs(out_dir, runs)
@@ -809,16 +825,16 @@ def run_batch(
         if record["status"] != "ok":
             tqdm.write(f"failed: {record['run']['run_id']}: {record['error']}")
 
-    try:
-        with _sigterm_interrupts():
+    with _sigterm_interrupts():  # kept until the index is written
+        try:
             if scheduler:
                 _run_dask(specs, scheduler, on_done)
             elif specs:
                 _run_local(specs, workers or os.cpu_count() or 1, on_done)
-    finally:
-        bar.close()
-        ordered = [records[r.run_id] for r in runs if r.run_id in records]
-        index = write_index(ordered, out_dir, provenance)
+        finally:
+            bar.close()
+            ordered = [records[r.run_id] for r in runs if r.run_id in records]
+            index = write_index(ordered, out_dir, provenance)
     return BatchResult(ordered, index, time.perf_counter() - t0, counts)
 
 
@@ -894,7 +910,7 @@ def write_index(records: Sequence[dict], out_dir: Path, provenance: dict) -> Pat
     head = (
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Pressure &amp; Precedent — reports</title><style>{_CSS}</style></head>"
+        f"{INDEX_TITLE}<style>{_CSS}</style></head>"
     )
     footer = (
         f"<footer>Generated {_e(generated)} · commit {_e(provenance.get('git_commit'))} · "

@@ -355,9 +355,15 @@ def _parse_event_dates(
 MISSING_SPELLINGS = frozenset({"na", "n/a", "nan", "null", "none", "#n/a"})
 
 
+FINITE_EXPECTED = "a finite number (inf, Infinity or 1e400 is not a count of anything)"
+
+
 def _parse_values(column: pd.Series, file: str, failures: list[Failure]) -> pd.Series:
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        return column.astype("float64")
+        values = column.astype("float64")
+        for idx in values.index[np.isinf(values.to_numpy())]:
+            failures.append(Failure(file, idx + 2, "value", str(values[idx]), FINITE_EXPECTED))
+        return values
     text = _as_text(column).str.strip()
     spelled = text.str.lower().isin(MISSING_SPELLINGS)
     if spelled.any():
@@ -370,6 +376,8 @@ def _parse_values(column: pd.Series, file: str, failures: list[Failure]) -> pd.S
         )
         text = text.mask(spelled, "")
     numbers = pd.to_numeric(text.where(text != ""), errors="coerce")
+    for idx in text.index[np.isinf(numbers.to_numpy(dtype="float64"))]:
+        failures.append(Failure(file, idx + 2, "value", text[idx], FINITE_EXPECTED))
     for idx in text.index[(text != "") & numbers.isna()]:
         failures.append(
             Failure(

@@ -550,7 +550,10 @@ def claim_reports(out_dir: Path, runs_file: Path | None) -> bool:
     ours = marker is not None or (out_dir.is_dir() and looks_like_reports(out_dir))
     owner = _runs_id(runs_file) if runs_file else None
     if marker and marker.get("kind") == "reports" and owner:
-        if marker.get("runs_file") not in (None, owner):
+        stored = marker.get("runs_file")
+        if isinstance(stored, str) and Path(stored).is_absolute():
+            stored = _runs_id(Path(stored))  # an absolute path names the same file
+        if stored not in (None, owner):
             raise OutputError(
                 f"--out: {out_dir} holds the reports of {marker['runs_file']}; write the "
                 f"reports of {runs_file} to another folder (nothing was written)"

@@ -274,6 +274,35 @@ def _one_restriction(
     return out
 
 
+def _fit_event_time(
+    Xd: pd.DataFrame,
+    yd: np.ndarray,
+    clusters: np.ndarray,
+    spec: dict,
+    level: float,
+    n_boot: int,
+    seed: int,
+) -> LeadsLagsResult:
+    """OLS of (absorbed) activity on event-time dummies, clustered, with the two tests."""
+    fit = sm.OLS(yd, Xd).fit(cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True)
+    names = list(Xd.columns)
+    pre = [n for n in names if int(n.split("=")[1]) < 0]
+    post = [n for n in names if int(n.split("=")[1]) >= 0]
+    w_pre = {n: 1 / len(pre) for n in pre}
+    w_diff = {**{n: -1 / len(pre) for n in pre}, **{n: 1 / len(post) for n in post}}
+    return LeadsLagsResult(
+        params=fit.params,
+        bse=fit.bse,
+        pvalues=fit.pvalues,
+        conf_int=fit.conf_int(1 - level),
+        nobs=int(fit.nobs),
+        n_clusters=int(clusters.max() + 1),
+        pre_test=_one_restriction(fit, Xd, yd, clusters, w_pre, n_boot, seed),
+        post_test=_one_restriction(fit, Xd, yd, clusters, w_diff, n_boot, seed + 1),
+        spec=spec,
+    )
+
+
 def leads_lags(
     study: Study,
     *,
@@ -313,12 +342,6 @@ def leads_lags(
         raise ValueError("no observed event windows for this selection")
     Xd = pd.DataFrame(_demean(X.to_numpy(), fe_codes), columns=X.columns)
     yd = _demean(y.to_numpy(), fe_codes)
-    fit = sm.OLS(yd, Xd).fit(cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True)
-    names = list(X.columns)
-    pre = [n for n in names if int(n.split("=")[1]) < 0]
-    post = [n for n in names if int(n.split("=")[1]) >= 0]
-    w_pre = {n: 1 / len(pre) for n in pre}
-    w_diff = {**{n: -1 / len(pre) for n in pre}, **{n: 1 / len(post) for n in post}}
     spec = {
         "model": "OLS on event-time dummies, fixed effects absorbed by demeaning",
         "outcome": f"activity, normalisation={normalisation}",
@@ -331,17 +354,7 @@ def leads_lags(
         "event_types": list(event_types or []),
         "n_fixed_effects": int(fe_codes.max() + 1),
     }
-    return LeadsLagsResult(
-        params=fit.params,
-        bse=fit.bse,
-        pvalues=fit.pvalues,
-        conf_int=fit.conf_int(1 - level),
-        nobs=int(fit.nobs),
-        n_clusters=int(clusters.max() + 1),
-        pre_test=_one_restriction(fit, Xd, yd, clusters, w_pre, n_boot, seed),
-        post_test=_one_restriction(fit, Xd, yd, clusters, w_diff, n_boot, seed + 1),
-        spec=spec,
-    )
+    return _fit_event_time(Xd, yd, clusters, spec, level, n_boot, seed)
 
 
 @dataclass(frozen=True)
@@ -610,12 +623,6 @@ def stacked_event_study(
     clusters = pd.factorize(long["case_id"])[0]
     Xd = pd.DataFrame(_absorb(X.to_numpy(), [unit_fe, day_fe]), columns=X.columns)
     yd = _absorb(long["y"].to_numpy(), [unit_fe, day_fe])
-    fit = sm.OLS(yd, Xd).fit(cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True)
-    names = list(X.columns)
-    pre = [n for n in names if int(n.split("=")[1]) < 0]
-    post = [n for n in names if int(n.split("=")[1]) >= 0]
-    w_pre = {n: 1 / len(pre) for n in pre}
-    w_diff = {**{n: -1 / len(pre) for n in pre}, **{n: 1 / len(post) for n in post}}
     spec = {
         "design": "clean-control stacked",
         "model": "treated x event-time dummies; unit-in-stack and day-in-stack fixed effects",
@@ -631,14 +638,4 @@ def stacked_event_study(
         "n_contaminated": int(n_contaminated),
         "dropped_contaminated": drop_contaminated,
     }
-    return LeadsLagsResult(
-        params=fit.params,
-        bse=fit.bse,
-        pvalues=fit.pvalues,
-        conf_int=fit.conf_int(1 - level),
-        nobs=int(fit.nobs),
-        n_clusters=int(clusters.max() + 1),
-        pre_test=_one_restriction(fit, Xd, yd, clusters, w_pre, n_boot, seed),
-        post_test=_one_restriction(fit, Xd, yd, clusters, w_diff, n_boot, seed + 1),
-        spec=spec,
-    )
+    return _fit_event_time(Xd, yd, clusters, spec, level, n_boot, seed)

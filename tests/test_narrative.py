@@ -133,7 +133,9 @@ def test_impact_sentence_reports_the_counterfactual_and_its_placebo_dates():
     assert counts["placebo_dates"] == 3  # the date 400 days back has no training data
     text = narrative.impact_sentence(120.0, 4, impact, placebo, level_interval=(-10.0, 250.0))
     assert "+120%, 95% interval -10% to +250%: no detectable change" in text
-    assert "Gibbs sampler" in text and f"{impact.cumulative['effect']:,.0f}" in text
+    assert "Gibbs sampler" in text
+    median_forecast = impact.cumulative["observed_sum"] - impact.cumulative["effect"]
+    assert f"against a median forecast of {median_forecast:,.0f}" in text
     c = impact.cumulative
     assert f"{c['ratio']:.2f}× the forecast (95% interval {c['ratio_low']:.2f}×" in text
     assert "**more activity than the forecast**" in text
@@ -154,3 +156,11 @@ def test_impact_sentence_reports_the_counterfactual_and_its_placebo_dates():
     none = pd.DataFrame({"placebo_date": [days[0]], "note": ["too short"]})
     assert narrative.placebo_counts(none) == {"placebo_dates": 0, "placebo_alarms": 0}
     assert "No placebo date" in narrative.impact_sentence(0, 1, impact, none)
+
+
+def test_ratio_verdict_says_inconclusive_when_the_interval_includes_one():
+    row = pd.Series({"odds_ratio": 1.4, "odds_ratio_low": 0.9, "odds_ratio_high": 2.1})
+    text = narrative.ratio_verdict(row, "odds_ratio", "the odds")
+    assert "1.40 times as high (95% interval 0.90 to 2.10)" in text and "inconclusive" in text
+    row = pd.Series({"odds_ratio": 1.4, "odds_ratio_low": 1.1, "odds_ratio_high": 2.1})
+    assert "not the effect of pressure" in narrative.ratio_verdict(row, "odds_ratio", "the odds")

@@ -107,8 +107,10 @@ def key_event(timing: pd.DataFrame, case_id: str, event_id: str = "") -> pd.Seri
         ``event_id`` is not one of the case's usable events (the message lists them).
     """
     observed = timing["label"] != "insufficient data"
-    if "why" in timing:  # too few comparison dates for a label, but the days are there
-        observed |= timing["why"] == "too few comparison dates"
+    if {"n_pre", "runup_days", "n_post"} <= set(timing.columns):
+        # the interrupted time series needs days just before and after the event, not
+        # the label's baseline before the case began (a series may start with the case)
+        observed |= (timing["n_pre"] >= 0.5 * timing["runup_days"]) & (timing["n_post"] >= 7)
     usable = timing[(timing["case_id"] == case_id) & observed]
     if event_id:
         row = usable[usable["event_id"] == event_id]
@@ -401,9 +403,9 @@ def impact_sentence(
         f"Level change on the event day: {level_change_pct:+.0f}%{interval} (segmented "
         f"regression, autocorrelation-robust errors). Over {c['n_post_days']} days, activity "
         f"was {ratio:.2f}× the forecast (95% interval {low:.2f}× to {high:.2f}×): "
-        f"**{verdict}**; observed minus forecast {_num(c['effect'])} "
-        f"(95% interval {_num(c['conf_low'])} to {_num(c['conf_high'])}; "
-        f"{md(impact.spec.get('interval', 'simulated paths'))}; seed {impact.seed})."
+        f"**{verdict}**; {_num(c['observed_sum'])} observed in all against a median forecast "
+        f"of {_num(c['observed_sum'] - c['effect'])} "
+        f"({md(impact.spec.get('interval', 'simulated paths'))}; seed {impact.seed})."
     )
     for caution in impact.spec.get("cautions") or []:
         text += f" Caution: {md(caution)}."
@@ -436,6 +438,22 @@ def impact_sentence(
         " — either the model misreads this series or activity was already moving before "
         "the event (see the timing label); read the estimate above with that in mind."
     )
+
+
+def ratio_verdict(row: pd.Series, ratio: str, what: str) -> str:
+    """A sentence for one ratio (odds or hazard) per unit of pre-event pressure.
+
+    ``row`` is a ``tidy()`` row with ``<ratio>``, ``<ratio>_low`` and ``<ratio>_high``;
+    "inconclusive" when the interval includes 1.
+    """
+    r, lo, hi = row[ratio], row[f"{ratio}_low"], row[f"{ratio}_high"]
+    text = (
+        f"each unit of log pressure before an event goes with {what} {r:.2f} times as high "
+        f"(95% interval {lo:.2f} to {hi:.2f})"
+    )
+    if lo <= 1 <= hi:
+        return text + " — inconclusive: the interval includes no effect."
+    return text + ". An association across cases, not the effect of pressure on a court."
 
 
 def _impact_verdict(low: float | None, high: float | None) -> str:

@@ -102,10 +102,13 @@ def test_a_failed_prepare_writes_nothing_and_keeps_old_files(raw_dir, tmp_path):
     events.write_text(events.read_text().replace(",day,arrest,", ",day,arested,", 1))
     out = tmp_path / "processed"
     out.mkdir()
+    from analysis import _io
+
+    _io.write_marker(out, "study", format="parquet")  # an earlier prepare's folder
     (out / "cases.parquet").write_bytes(b"previous good file")
     with pytest.raises(DataError, match=r"legal_events\.csv:\d+:event_type: 'arested'"):
         prepare(out, raw_dir, curated, progress=False)
-    assert [p.name for p in out.iterdir()] == ["cases.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [".pressure-precedent", "cases.parquet"]
     assert (out / "cases.parquet").read_bytes() == b"previous good file"
 
 

@@ -959,6 +959,36 @@ def save_study(
 
 def _save_study(study: Study, folder: Path, fmt: str, legacy_ok: bool) -> list[Path]:
     recover_folder(folder)
+    check_study_folder(folder, legacy_ok=legacy_ok)
+    stage = stage_folder(folder)
+    try:
+        write_marker(stage, "study", format=fmt)
+        for keep in PLACEHOLDERS:
+            if (folder / keep).is_file():
+                shutil.copy2(folder / keep, stage / keep)
+        for table, frame in study.tables().items():
+            write_table(frame, stage / f"{table}.{fmt}", table)
+        replace_folder(stage, folder, old_is_ours=True)  # checked above: only ours
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return [folder / f"{table}.{fmt}" for table in study.tables()]
+
+
+def check_study_folder(folder: Path, *, legacy_ok: bool = False) -> None:
+    """Refuse a study folder that :func:`save_study` may not replace (before any work).
+
+    Raises
+    ------
+    OutputError
+        ``folder`` is a file, another kind of output, or holds files the project did
+        not write.
+    """
+    folder = Path(folder).resolve() if Path(folder).is_symlink() else Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} is a file; expected a folder for the study")
+    if folder.parent.exists() and not folder.parent.is_dir():
+        raise OutputError(f"{folder.parent} is a file; expected a folder to hold {folder.name}")
     if (folder / MARKER).exists() and read_marker(folder) is None:
         raise OutputError(
             f"{folder / MARKER} is not this project's marker; nothing was written. Choose "
@@ -980,16 +1010,3 @@ def _save_study(study: Study, folder: Path, fmt: str, legacy_ok: bool) -> list[P
             "is replaced whole, so they would be lost. Nothing was written: choose a new or "
             "empty folder, or move those files elsewhere"
         )
-    stage = stage_folder(folder)
-    try:
-        write_marker(stage, "study", format=fmt)
-        for keep in PLACEHOLDERS:
-            if (folder / keep).is_file():
-                shutil.copy2(folder / keep, stage / keep)
-        for table, frame in study.tables().items():
-            write_table(frame, stage / f"{table}.{fmt}", table)
-        replace_folder(stage, folder, old_is_ours=True)  # checked above: only ours
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    return [folder / f"{table}.{fmt}" for table in study.tables()]

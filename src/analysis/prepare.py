@@ -36,7 +36,15 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import config
-from .datasets import Study, assemble_study, find_table, parse_table, read_raw, save_study
+from .datasets import (
+    Study,
+    assemble_study,
+    check_study_folder,
+    find_table,
+    parse_table,
+    read_raw,
+    save_study,
+)
 from .errors import DataError, Failure, OutputError
 from .ingest import count_tweet_ids
 
@@ -258,6 +266,7 @@ def prepare(
             f"--out: {out} holds the series you fetched, which prepare merges in; it is never "
             "replaced. Choose another folder (default: data/processed)"
         )
-    study = build_study(raw_dir, curated_dir, user_dir=user, progress=progress)
     legacy = out.resolve() == config.PROCESSED_DATA_DIR.resolve()
+    check_study_folder(out, legacy_ok=legacy)  # refuse before the work
+    study = build_study(raw_dir, curated_dir, user_dir=user, progress=progress)
     return save_study(study, out, fmt="parquet", legacy_ok=legacy)

@@ -69,6 +69,32 @@ def ar1_noise(
     return out
 
 
+def _series_frames(
+    ids: list[str], labels: list[str], days: pd.DatetimeIndex, values: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``campaigns`` and ``campaign_activity`` of simulated series (one per id, all days)."""
+    campaigns = pd.DataFrame(
+        {
+            "campaign_id": ids,
+            "label": labels,
+            "platform": "simulated",
+            "metric": "posts",
+            "unit": "posts per day",
+            "source": "analysis.simulate",
+            "license": "CC0-1.0",
+            "stance": "supporting",
+        }
+    )
+    activity = pd.DataFrame(
+        {
+            "campaign_id": np.repeat(ids, len(days)),
+            "date": np.tile(days.to_numpy(), len(ids)).astype("datetime64[ns]"),
+            "value": values,
+        }
+    )
+    return campaigns, activity
+
+
 def simulate_study(
     n_cases: int = 20,
     *,
@@ -193,26 +219,9 @@ def simulate_study(
         }
     )
     events.insert(0, "event_id", make_event_ids(events))
-    campaigns = pd.DataFrame(
-        {
-            "campaign_id": case_ids,
-            "label": [f"#Sim{i}" for i in range(n_cases)],
-            "platform": "simulated",
-            "metric": "posts",
-            "unit": "posts per day",
-            "source": "analysis.simulate",
-            "license": "CC0-1.0",
-            "stance": "supporting",
-        }
+    campaigns, activity = _series_frames(
+        case_ids, [f"#Sim{i}" for i in range(n_cases)], days, counts.ravel()
     )
-    activity = pd.DataFrame(
-        {
-            "campaign_id": np.repeat(case_ids, n_days),
-            "date": np.tile(days.to_numpy(), n_cases),
-            "value": counts.ravel(),
-        }
-    )
-    activity["date"] = activity["date"].astype("datetime64[ns]")
     truth = pd.DataFrame(truth_rows)
     truth.insert(0, "event_id", events["event_id"].to_numpy())
     for frame in (cases, events, campaigns, activity):
@@ -343,24 +352,11 @@ def simulate_shapes(
         }
     )
     event_frame.insert(0, "event_id", make_event_ids(event_frame))
-    camp_frame = pd.DataFrame(
-        {
-            "campaign_id": campaigns,
-            "label": [f"#{c}" for c in campaigns],
-            "platform": "simulated",
-            "metric": "posts",
-            "unit": "posts per day",
-            "source": "analysis.simulate",
-            "license": "CC0-1.0",
-            "stance": "supporting",
-        }
-    )
-    activity = pd.DataFrame(
-        {
-            "campaign_id": np.repeat(campaigns, n_days),
-            "date": np.tile(days.to_numpy(), len(campaigns)).astype("datetime64[ns]"),
-            "value": np.concatenate(series) if series else np.array([], dtype="float64"),
-        }
+    camp_frame, activity = _series_frames(
+        campaigns,
+        [f"#{c}" for c in campaigns],
+        days,
+        np.concatenate(series) if series else np.array([], dtype="float64"),
     )
     truth_frame = pd.DataFrame(
         truth, columns=["case_id", "campaign_id", "date", "shape", "expected"]

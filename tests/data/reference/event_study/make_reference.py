@@ -16,7 +16,6 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
-import pyfixest as pf
 
 from analysis.event_study import _contrast_design, _windows, leads_lags_design
 from analysis.simulate import simulate_study
@@ -39,6 +38,8 @@ def contrasts(names: list[str]) -> dict[str, dict[str, float]]:
 
 
 def main() -> None:
+    import pyfixest as pf  # only here: the tests import the constants above without it
+
     warnings.simplefilter("ignore")
     rows = []
     for name, kw in STUDIES.items():

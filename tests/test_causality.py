@@ -163,3 +163,59 @@ def test_all_lags_from_one_gram_matrix_equal_statsmodels():
             assert many[lag]["f_stat"][s] == pytest.approx(f, rel=1e-8, abs=1e-8), (s, lag)
             assert many[lag]["p_value"][s] == pytest.approx(p, rel=1e-8, abs=1e-12)
             assert many[lag]["df_denom"][s] == df_denom
+
+
+def _events_from_activity(seed: int, strength: float):
+    """Activity from simulate_study; events drawn each day with a rate that rises with the
+    previous week's activity (``strength`` per SD; 0: independent)."""
+    from analysis.datasets import Study, make_event_ids
+
+    sim = simulate_study(12, patterns="neither", n_days=400, seed=seed)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for cid, g in sim.study.activity.groupby("campaign_id"):
+        x = np.log1p(g["value"].to_numpy())
+        before = pd.Series(x).shift(1).rolling(7).mean()
+        z = ((before - before.mean()) / before.std()).fillna(0).to_numpy()
+        rate = 0.01 * np.exp(strength * z)
+        for day, k in zip(g["date"], rng.poisson(rate), strict=True):
+            rows += [(cid, day)] * int(min(k, 1))
+    events = pd.DataFrame(rows, columns=["case_id", "date"]).assign(
+        date_precision="day", event_type="hearing", direction="neutral", source_url=""
+    )
+    events["date"] = pd.to_datetime(events["date"]).astype("datetime64[ns]")
+    events.insert(0, "event_id", make_event_ids(events))
+    events = events.drop_duplicates("event_id")
+    return Study(sim.study.cases, events, sim.study.campaigns, sim.study.activity)
+
+
+def test_event_rate_model_recovers_a_planted_dependence_and_keeps_its_size():
+    from analysis.causality import event_rate_model
+
+    found = event_rate_model(_events_from_activity(1, strength=0.8)).tidy().set_index("term")
+    assert found.loc["pressure", "rate_ratio_low"] > 1.3
+    rejections = [
+        event_rate_model(_events_from_activity(100 + s, strength=0.0))
+        .tidy()
+        .set_index("term")
+        .loc["pressure", "p_value"]
+        < 0.05
+        for s in range(30)
+    ]
+    assert np.mean(rejections) <= 0.15
+
+
+def test_an_information_criterion_chooses_one_lag_per_pair():
+    from analysis.causality import select_lag
+
+    rng = np.random.default_rng(3)
+    x = np.zeros(600)
+    for t in range(3, 600):  # an AR(3) series
+        x[t] = 0.3 * x[t - 1] + 0.3 * x[t - 3] + rng.normal()
+    events = (rng.random(600) < 0.05).astype(float)
+    assert select_lag(x, events, 10, "aic") >= 3
+    assert select_lag(x, np.zeros(600), 10) == 1
+    sim = simulate_study(6, events_per_case=3, n_days=500, seed=3)
+    g = granger_tests(sim.study, lags="bic", max_lag=10, n_shifts=49)
+    assert g.groupby(["case_id", "cause"])["lag"].nunique().eq(1).all()
+    assert g["lag"].between(1, 10).all()

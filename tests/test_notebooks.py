@@ -91,9 +91,10 @@ def test_20_event_study(sim_dir, tmp_path):
 
 
 def test_30_lead_lag(sim_dir, tmp_path):
-    out = _execute("30_lead_lag", tmp_path, data_dir=str(sim_dir), lags=[1], n_shifts=99)
+    out = _execute("30_lead_lag", tmp_path, data_dir=str(sim_dir), lags=[1], ic="", n_shifts=99)
     assert out["pairs"] == 12 and out["lags"] == [1] and out["n_shifts"] == 99
-    assert 0 <= out["discoveries_activity_to_events"] <= 12
+    assert 0 <= out["discoveries_activity_to_events"] <= 12 and out["ic"] == ""
+    assert out["event_rate_ratio"] > 0
 
 
 def test_40_outcomes_on_the_bundled_data(processed_dir, tmp_path):

@@ -440,17 +440,16 @@ def impact_sentence(
     )
 
 
-def ratio_verdict(row: pd.Series, ratio: str, what: str) -> str:
+def ratio_verdict(
+    row: pd.Series, ratio: str, what: str, per: str = "each unit of log pressure before an event"
+) -> str:
     """A sentence for one ratio (odds or hazard) per unit of pre-event pressure.
 
     ``row`` is a ``tidy()`` row with ``<ratio>``, ``<ratio>_low`` and ``<ratio>_high``;
     "inconclusive" when the interval includes 1.
     """
     r, lo, hi = row[ratio], row[f"{ratio}_low"], row[f"{ratio}_high"]
-    text = (
-        f"each unit of log pressure before an event goes with {what} {r:.2f} times as high "
-        f"(95% interval {lo:.2f} to {hi:.2f})"
-    )
+    text = f"{per} goes with {what} {r:.2f} times as high (95% interval {lo:.2f} to {hi:.2f})"
     if lo <= 1 <= hi:
         return text + " — inconclusive: the interval includes no effect."
     return text + ". An association across cases, not the effect of pressure on a court."

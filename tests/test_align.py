@@ -113,3 +113,10 @@ def test_case_panel_counts_events_per_day_and_keeps_gaps(minimal_dir):
     assert panel["n_events"].sum() == 3  # the month-precision event is not a day
     assert panel.loc[panel["date"] == "2024-02-01", "event_types"].item() == "charge"
     assert panel["value"].isna().sum() == 3
+
+
+def test_a_series_listed_twice_for_a_case_is_one_link():
+    from analysis.datasets import case_campaign_links
+
+    cases = pd.DataFrame({"case_id": ["a"], "campaign_ids": ["s1;s1; s2"]})
+    assert case_campaign_links(cases)["campaign_id"].tolist() == ["s1", "s2"]

@@ -330,3 +330,35 @@ def test_two_runs_files_never_share_a_report_folder(batch, tmp_path, capsys):
     assert code == 2
     assert "holds the reports of" in capsys.readouterr().err
     assert _tree(batch["out"]) == before
+
+
+def test_broken_runs_files_get_one_line_each(tmp_path, capsys):
+    from analysis.cli import main
+
+    cases = {
+        "bad.yaml": ("runs: [\n  - notebook: x\n", "line"),
+        "shape.yaml": ("- just\n- a list\n", "expected a mapping"),
+        "inputs.yaml": ("runs:\n  - notebook: ok\n    inputs: /etc\n", None),
+    }
+    for name, (text, expected) in cases.items():
+        f = tmp_path / name
+        f.write_text(text)
+        assert main(["report", "--runs", str(f), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and (expected is None or expected in err)
+    assert main(["report", "--runs", str(tmp_path / "none.yaml"), "--quiet"]) == 2
+    assert "cannot read the runs file" in capsys.readouterr().err
+
+
+def test_show_code_is_part_of_the_cache_key(batch):
+    _run(batch)
+    again = _run(batch, show_code=True)
+    assert again.counts["cached"] == 0  # the pages must be re-rendered with code
+
+
+def test_runs_inputs_must_be_paths_inside_the_project(batch):
+    runs = yaml.safe_load(batch["yaml"].read_text())
+    runs["runs"][0]["inputs"] = "/etc/passwd"
+    batch["yaml"].write_text(yaml.safe_dump(runs))
+    with pytest.raises(ReportConfigError, match="inputs must be a list of file paths"):
+        load_runs(batch["yaml"], batch["nbs"])

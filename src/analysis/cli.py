@@ -521,7 +521,9 @@ def build_parser() -> argparse.ArgumentParser:
             "for the same runs file"
         ),
     )
-    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    p.add_argument(
+        "--workers", type=_bounded(int, 1, 256), help="worker processes (default: one per core)"
+    )
     p.add_argument(
         "--force", action="store_true", help="rerun runs whose cached result is still valid"
     )

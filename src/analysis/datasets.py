@@ -563,7 +563,8 @@ def case_campaign_links(cases: pd.DataFrame) -> pd.DataFrame:
     links = pd.DataFrame({"case_id": cases["case_id"], "campaign_id": ids}).explode("campaign_id")
     links["campaign_id"] = links["campaign_id"].str.strip()
     links = links[links["campaign_id"] != ""]
-    return links.reset_index(drop=True)
+    # a series listed twice for one case is one link (it counted every event twice)
+    return links.drop_duplicates().reset_index(drop=True)
 
 
 def cross_check(

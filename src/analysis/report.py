@@ -198,7 +198,21 @@ def load_runs(path: Path | None = None, notebooks_dir: Path | None = None) -> li
     """
     path = Path(path or config.NOTEBOOKS_DIR / "reports.yaml")
     notebooks_dir = Path(notebooks_dir or path.parent)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ReportConfigError(f"{path}: cannot read the runs file ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ReportConfigError(f"{path}: not UTF-8 text") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ReportConfigError(f"{path.name}{where}: {problem}") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("runs", []), list):
+        raise ReportConfigError(
+            f"{path.name}: expected a mapping with a list under 'runs:' (see the README)"
+        )
     problems: list[str] = []
     runs: list[Run] = []
     for i, entry in enumerate(raw.get("runs") or [], start=1):
@@ -233,7 +247,16 @@ def load_runs(path: Path | None = None, notebooks_dir: Path | None = None) -> li
             or name.split("_", 1)[-1].replace("_", " ").capitalize()
             + (": " + ", ".join(str(v) for v in params.values()) if params else "")
         )
-        runs.append(Run(name, params, run_id, title, tuple(entry.get("inputs") or ())))
+        inputs = entry.get("inputs") or []
+        if not isinstance(inputs, list) or not all(
+            isinstance(x, str) and x and not Path(x).is_absolute() and ".." not in Path(x).parts
+            for x in inputs
+        ):
+            problems.append(
+                f"{path.name}: run {i}: inputs must be a list of file paths inside the project"
+            )
+            continue
+        runs.append(Run(name, params, run_id, title, tuple(inputs)))
     seen: dict[str, int] = {}
     for run in runs:
         seen[run.run_id] = seen.get(run.run_id, 0) + 1
@@ -291,14 +314,16 @@ def git_commit(root: Path | None = None) -> str:
         return "unknown"
 
 
-def cache_key(run: Run, notebook: Path, data_hash: str, code: str) -> str:
-    """What decides whether a run must be redone: notebook, parameters, data, code, inputs."""
+def cache_key(run: Run, notebook: Path, data_hash: str, code: str, show_code: bool = False) -> str:
+    """What decides whether a run must be redone: notebook, parameters, data, code, inputs
+    and how the page is rendered (``--show-code``)."""
     parts = {
         "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
         "parameters": run.parameters,
         "data": data_hash,
         "code": code,
         "inputs": hash_files(config.PROJ_ROOT / p for p in run.inputs),
+        "show_code": show_code,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -798,7 +823,7 @@ def run_batch(
                 records[run.run_id] = previous
             continue
         nb = notebooks_dir / f"{run.notebook}.ipynb"
-        key = cache_key(run, nb, data_hash, code)
+        key = cache_key(run, nb, data_hash, code, show_code)
         hit = None if force else _cached(run, out_dir, key)
         if hit:
             records[run.run_id] = hit

@@ -164,3 +164,46 @@ def test_ratio_verdict_says_inconclusive_when_the_interval_includes_one():
     assert "1.40 times as high (95% interval 0.90 to 2.10)" in text and "inconclusive" in text
     row = pd.Series({"odds_ratio": 1.4, "odds_ratio_low": 1.1, "odds_ratio_high": 2.1})
     assert "not the effect of pressure" in narrative.ratio_verdict(row, "odds_ratio", "the odds")
+
+
+def test_stacked_granger_and_time_to_charge_sentences_end_with_a_verdict():
+    from types import SimpleNamespace
+
+    st = SimpleNamespace(
+        pre_test={"estimate": 0.1, "p_boot": 0.6},
+        post_test={"estimate": 2.0, "p_boot": 0.01},
+        spec={
+            "n_stacks": 4,
+            "n_control_windows": 9,
+            "n_contaminated": 1,
+            "dropped_contaminated": False,
+        },
+    )
+    text = narrative.stacked_sentence(st)
+    assert "4 event windows, 9 clean control windows, 1 event windows" in text and "(kept)" in text
+    assert text.endswith("activity rose after these events more than on clean series.")
+    st.post_test["p_boot"] = 0.2
+    assert "no rise after these events" in narrative.stacked_sentence(st)
+
+    found = pd.DataFrame(
+        [
+            {"cause": "activity", "effect": "legal_events", "pairs": 3, "discoveries": 1},
+            {"cause": "legal_events", "effect": "activity", "pairs": 3, "discoveries": 0},
+        ]
+    )
+    g = pd.DataFrame({"p_value": [0.001, 0.2, np.nan]})
+    text = narrative.granger_sentence(g, found, 0.05)
+    assert "1 of 3 pairs where activity predicts legal events" in text
+    assert "0 of 3 pairs where legal events predict activity" in text
+    assert "1 tests would look significant" in text
+
+    panel = pd.DataFrame({"case_id": ["a", "a", "b"], "event": [0, 1, 0], "competing": [0, 0, 1]})
+    panel.attrs = {"excluded": {"c": "no criminal process"}, "n_dropped_periods": 2}
+    fit = SimpleNamespace(
+        tidy=lambda: pd.DataFrame(
+            [{"hazard_ratio": 1.2, "hazard_ratio_low": 0.9, "hazard_ratio_high": 1.6}]
+        )
+    )
+    text = narrative.time_to_charge_sentence(panel, fit, 365)
+    assert text.startswith("2 criminal cases followed from the incident for at most 365 days")
+    assert "Left out: c: no criminal process" in text and "inconclusive" in text

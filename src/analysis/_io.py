@@ -150,6 +150,15 @@ def foreign_entries(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if not _ignorable(p))
 
 
+def refuse_foreign_marker(folder: Path, what: str) -> None:
+    """Refuse a folder whose marker name is taken by something that is not our marker."""
+    if (Path(folder) / MARKER).exists() and read_marker(folder) is None:
+        raise OutputError(
+            f"{what}: {Path(folder) / MARKER} is not this project's marker (a folder, or a "
+            "file of yours by that name); nothing was written. Choose another folder"
+        )
+
+
 def claim_folder(
     folder: Path,
     kind: str,
@@ -188,11 +197,7 @@ def claim_folder(
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{what}: {folder} is a file; expected a folder for the {kind}")
-    if (folder / MARKER).exists() and read_marker(folder) is None:
-        raise OutputError(
-            f"{what}: {folder / MARKER} is not this project's marker (a folder, or a file of "
-            "yours by that name); nothing was written. Choose another folder"
-        )
+    refuse_foreign_marker(folder, what)
     marker = read_marker(folder)
     if marker is not None:
         if marker["kind"] != kind:

@@ -35,6 +35,7 @@ from ._io import (
     locked,
     read_marker,
     recover_folder,
+    refuse_foreign_marker,
     replace_folder,
     stage_folder,
     write_marker,
@@ -949,10 +950,7 @@ def save_study(
     folder = Path(folder)
     if folder.is_symlink():  # replace what the link points to, keep the link
         folder = folder.resolve()
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"{folder} is a file; expected a folder for the study")
-    if folder.parent.exists() and not folder.parent.is_dir():
-        raise OutputError(f"{folder.parent} is a file; expected a folder to hold {folder.name}")
+    check_study_folder(folder, legacy_ok=legacy_ok)  # before creating anything
     folder.parent.mkdir(parents=True, exist_ok=True)
     with locked(folder.parent):  # one prepare at a time may replace this folder
         return _save_study(study, folder, fmt, legacy_ok)
@@ -990,11 +988,7 @@ def check_study_folder(folder: Path, *, legacy_ok: bool = False) -> None:
         raise OutputError(f"{folder} is a file; expected a folder for the study")
     if folder.parent.exists() and not folder.parent.is_dir():
         raise OutputError(f"{folder.parent} is a file; expected a folder to hold {folder.name}")
-    if (folder / MARKER).exists() and read_marker(folder) is None:
-        raise OutputError(
-            f"{folder / MARKER} is not this project's marker; nothing was written. Choose "
-            "another folder"
-        )
+    refuse_foreign_marker(folder, "--out")
     marker = read_marker(folder)
     # what an earlier save wrote: the marker says in which format (before markers: any)
     written = [f".{marker['format']}"] if marker and marker.get("format") else FORMATS

@@ -39,8 +39,7 @@ def slow_batch(tmp_path):
         yaml.safe_dump({"runs": [{"notebook": "slow", "parameters": {"n": i}} for i in range(4)]})
     )
     data = tmp_path / "data"
-    data.mkdir()
-    (data / "x.csv").write_text("a\n1\n")
+    shutil.copytree(Path(__file__).parent / "data" / "minimal_study", data)
     return {"nbs": nbs, "yaml": nbs / "reports.yaml", "data": data, "out": tmp_path / "reports"}
 
 

@@ -76,6 +76,24 @@ def test_10_case_study(sim_dir, tmp_path):
     assert 0 <= out["placebo_alarms"] <= out["placebo_dates"] <= 3
 
 
+def test_10_case_study_of_a_case_without_series(tmp_path):
+    """The README's own example: a case with legal events and no activity series yet
+    gets a page that says so (and lists its events), not a traceback. Its title holds
+    mathtext-like dollars, drawn as they are."""
+    import shutil
+
+    study = tmp_path / "study"
+    shutil.copytree(Path(__file__).parent / "data" / "minimal_study", study)
+    cases = study / "cases.csv"
+    cases.write_text(cases.read_text().replace("Detention of Ana", "Bail of $5 and $\\frac{x}"))
+    out = _execute("10_case_study", tmp_path, data_dir=str(study), case_id="new_law", n_boot=99)
+    assert out["series"] is None and out["events_labelled"] == 0 and out["labels"] == {}
+    page = (tmp_path / "10_case_study.out.ipynb").read_text()
+    assert "This case has no activity series" in page
+    out = _execute("10_case_study", tmp_path, data_dir=str(study), case_id="free_ana", n_boot=99)
+    assert out["title"].startswith("Bail of $5") and out["events_labelled"] >= 3
+
+
 def test_20_event_study(sim_dir, tmp_path):
     out = _execute(
         "20_event_study",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -12,6 +13,8 @@ import yaml
 
 from analysis import report
 from analysis.report import ReportConfigError, load_runs, run_batch, validate_parameters
+
+MINIMAL = Path(__file__).parent / "data" / "minimal_study"
 
 HOSTILE = "<script>alert('x')</script>"
 
@@ -61,8 +64,7 @@ def batch(tmp_path):
     }
     (nbs / "reports.yaml").write_text(yaml.safe_dump(runs))
     data = tmp_path / "data"
-    data.mkdir()
-    (data / "cases.csv").write_text("case_id\n")
+    shutil.copytree(MINIMAL, data)  # the batch checks the study before it runs anything
     return {"nbs": nbs, "data": data, "out": tmp_path / "reports", "yaml": nbs / "reports.yaml"}
 
 
@@ -107,7 +109,8 @@ def test_unchanged_runs_are_cached_and_changes_rerun(batch):
     batch["yaml"].write_text(yaml.safe_dump(runs))
     changed = _run(batch)
     assert changed.counts == {"ok": 1, "failed": 1, "cached": 1}
-    (batch["data"] / "cases.csv").write_text("case_id\nnew\n")  # the data changed
+    cases = batch["data"] / "cases.csv"
+    cases.write_text(cases.read_text().replace("(fictional example)", "(edited)"))  # data changed
     assert _run(batch).counts["cached"] == 0
 
 
@@ -121,9 +124,10 @@ def test_figures_reach_the_report_even_with_a_headless_backend(tmp_path, monkeyp
         "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.title('a figure')\nplt.show()",
     )
     (nbs / "reports.yaml").write_text(yaml.safe_dump({"runs": [{"notebook": "plot"}]}))
+    shutil.copytree(MINIMAL, tmp_path / "study")
     result = run_batch(
         load_runs(nbs / "reports.yaml", nbs),
-        data_dir=tmp_path,
+        data_dir=tmp_path / "study",
         out_dir=tmp_path / "reports",
         notebooks_dir=nbs,
         workers=1,

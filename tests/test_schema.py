@@ -15,7 +15,10 @@ from analysis.datasets import load_study
 from analysis.errors import DataError
 from analysis.schema import EVENT_TYPES
 
-SLUG = "a slug: lower-case letters, digits and '_', starting with a letter or digit"
+SLUG = (
+    "a slug: lower-case letters, digits and '_', starting with a letter or digit, "
+    "at most 64 characters"
+)
 
 
 def edit(folder: Path, table: str, row: int, column: str, value: str) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import os
 import re
 import shutil
 import warnings
@@ -52,6 +53,23 @@ _EVENT_DATE_RES = {
     "year": re.compile(r"^\d{4}$"),
 }
 DAY_EXPECTED = "a calendar day written YYYY-MM-DD (UTC)"
+
+#: Dates the contract accepts: legal history since 1800, nothing past 2199 (pandas'
+#: nanosecond timestamps end in 2262; a year 1 or 9999 is a typo or a placeholder).
+DATE_MIN, DATE_MAX = pd.Timestamp("1800-01-01"), pd.Timestamp("2199-12-31")
+RANGE_EXPECTED = "a date between 1800-01-01 and 2199-12-31"
+
+
+def _drop_out_of_range(
+    dates: pd.Series, text: pd.Series, file: str, name: str, failures: list[Failure]
+) -> pd.Series:
+    """NaT (and a failure naming the cell) for dates outside ``DATE_MIN..DATE_MAX``."""
+    outside = dates.notna() & ((dates < DATE_MIN) | (dates > DATE_MAX))
+    for idx in dates.index[outside]:
+        failures.append(Failure(file, idx + 2, name, str(text[idx]), RANGE_EXPECTED))
+    return dates.mask(outside).astype("datetime64[ns]")
+
+
 EVENT_DATE_EXPECTED = "a date written YYYY-MM-DD, YYYY-MM or YYYY"
 
 
@@ -99,6 +117,7 @@ def read_raw(path: Path) -> pd.DataFrame:
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    _refuse_huge(path)
     if suffix == ".csv":
         return _read_csv(path)
     if suffix == ".parquet":
@@ -116,42 +135,88 @@ def read_raw(path: Path) -> pd.DataFrame:
             raise DataError(
                 [Failure(str(path), None, None, "", f"an .xlsx workbook ({exc})")]
             ) from exc
-        if formulas:
-            raise DataError(
-                [
-                    Failure(
-                        str(path),
-                        row,
-                        column,
-                        text,
-                        "a value, not a formula (copy the column and paste it back as values)",
-                    )
-                    for row, column, text in formulas
-                ]
+        failures = []
+        for row, column, text, kind in formulas:
+            if kind == "e" and text.upper() == "#N/A" and row - 2 < len(frame):
+                frame.at[row - 2, column] = "#N/A"
+                continue
+            expected = (
+                "a value, not a formula (copy the column and paste it back as values)"
+                if kind == "f"
+                else "a value, not an Excel error (fix the cell, or leave it empty for an "
+                "unobserved day)"
             )
+            failures.append(Failure(str(path), row, column, text, expected))
+        if failures:
+            raise DataError(failures)
         return frame.map(_excel_cell)
     raise DataError([Failure(str(path), None, None, suffix, "a .csv, .parquet or .xlsx file")])
 
 
-def _excel_formulas(path: Path) -> list[tuple[int, str, str]]:
-    """(row, column name, formula) of every formula cell on the first sheet.
+def max_table_bytes() -> int:
+    """Largest table file read (``PP_MAX_TABLE_BYTES``, default 1 GiB).
+
+    A study's tables are daily counts (a decade of 1,000 series is ~200 MB of CSV);
+    a larger file is almost always a post archive, which ``ingest`` counts in chunks.
+    """
+    try:
+        return int(os.environ.get("PP_MAX_TABLE_BYTES", 1 << 30))
+    except ValueError:
+        return 1 << 30
+
+
+def _human_size(n: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _refuse_huge(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # reading it reports the problem
+    limit = max_table_bytes()
+    if size > limit:
+        raise DataError(
+            [
+                Failure(
+                    str(path),
+                    None,
+                    None,
+                    _human_size(size),
+                    f"a table file of at most {_human_size(limit)} (a file of posts is "
+                    "counted into daily activity by `python -m analysis ingest`; "
+                    "PP_MAX_TABLE_BYTES raises the limit)",
+                )
+            ]
+        )
+
+
+def _excel_formulas(path: Path) -> list[tuple[int, str, str, str]]:
+    """(row, column name, text, kind) of every formula (``f``) and error (``e``) cell.
 
     pandas reads a formula's cached result, which is empty when the workbook was written
-    by a program that does not compute formulas: a count would silently become an
-    unobserved day. Formulas are therefore refused.
+    by a program that does not compute formulas, and reads an error value such as
+    ``#DIV/0!`` as an empty cell: either way a count would silently become an unobserved
+    day. Formulas and errors are therefore refused (``#N/A`` is read as the text
+    ``#N/A``, an unobserved day with a warning, as in a CSV file).
     """
     from openpyxl import load_workbook
 
     sheet = load_workbook(path, read_only=True, data_only=False).worksheets[0]
     found = []
     header: list[str] = []
-    for r, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+    for r, row in enumerate(sheet.iter_rows(), start=1):
         if r == 1:
-            header = [str(v) for v in row]
+            header = [str(cell.value) for cell in row]
             continue
-        for c, value in enumerate(row):
-            if isinstance(value, str) and value.startswith("="):
-                found.append((r, header[c] if c < len(header) else f"column {c + 1}", value))
+        for c, cell in enumerate(row):
+            kind = getattr(cell, "data_type", None)
+            if kind == "f" or kind == "e":  # text starting with '=' is fine
+                name = header[c] if c < len(header) else f"column {c + 1}"
+                found.append((r, name, str(cell.value), kind))
     return found
 
 
@@ -210,11 +275,55 @@ def _read_csv(path: Path) -> pd.DataFrame:
             ]
         )
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.ParserError as exc:
         match = re.search(r"line (\d+)", str(exc))
         row = int(match.group(1)) if match else None
         raise DataError([Failure(name, row, None, "", f"a well-formed CSV row ({exc})")]) from exc
+    # Blank lines are skipped and quoted cells may span lines: row numbers in messages
+    # must still be the file's own line numbers (see :func:`file_rows`).
+    if len(frame) + 1 != text.count("\n") + (not text.endswith("\n")):
+        frame.attrs["csv_path"] = name
+    return frame
+
+
+def _csv_record_lines(path: str) -> list[int] | None:
+    """Line number on which each record of a CSV file starts (header first).
+
+    Skips the lines pandas skips (empty or whitespace-only); ``None`` if the file
+    cannot be read again.
+    """
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    reader = csv.reader(io.StringIO(text))
+    starts, previous = [], 0
+    for row in reader:
+        if row and not (len(row) == 1 and not row[0].strip()):
+            starts.append(previous + 1)
+        previous = reader.line_num
+    return starts
+
+
+def file_rows(failures: list[Failure], frame: pd.DataFrame) -> list[Failure]:
+    """Rewrite row numbers (``index + 2``) of a CSV-read frame as the file's line numbers.
+
+    Only frames read from a CSV file whose records are not one per line (blank lines,
+    cells spanning lines) carry the ``csv_path`` attribute; others are returned as is.
+    """
+    path = frame.attrs.get("csv_path")
+    if not path or not failures:
+        return failures
+    starts = _csv_record_lines(path)
+    if starts is None or len(starts) != len(frame) + 1:
+        return failures
+    return [
+        Failure(f.file, starts[f.row - 1], f.column, f.value, f.expected)
+        if f.file == path and f.row is not None and 2 <= f.row <= len(starts)
+        else f
+        for f in failures
+    ]
 
 
 # --------------------------------------------------------------------------- parsing
@@ -252,13 +361,22 @@ def _missing_columns(raw: pd.DataFrame, table: str, file: str) -> list[Failure]:
     return failures
 
 
+_CONTRACT_COLUMNS = {
+    t: {*REQUIRED[t], *OPTIONAL_DAYS.get(t, ()), *OPTIONAL_DEFAULTS.get(t, {})} for t in TABLES
+}
+#: Names the analyses join or align the tables on (``label``, ``stance`` and ``value``
+#: travel with series into event rows).
+_JOIN_NAMES = frozenset({"case_id", "campaign_id", "date", "value", "label", "stance"})
+_TYPED_COLUMNS = {"legal_events": ("date",), "campaign_activity": ("date", "value")}
+
+
 def _parse_text_columns(
     raw: pd.DataFrame, table: str, file: str, failures: list[Failure]
 ) -> pd.DataFrame:
     out = pd.DataFrame(index=raw.index)
     for col in raw.columns:
         col = str(col)
-        if col in ("date", "value") and table in ("legal_events", "campaign_activity"):
+        if col in _TYPED_COLUMNS.get(table, ()):
             continue
         text = _as_text(raw[col])
         empty = text.str.strip() == ""
@@ -277,12 +395,13 @@ def _parse_day_column(
     """Strict ``YYYY-MM-DD`` → midnight timestamps (UTC calendar days)."""
     if pd.api.types.is_datetime64_any_dtype(column):
         values = column.dt.tz_convert("UTC").dt.tz_localize(None) if column.dt.tz else column
+        values = _drop_out_of_range(values, values.astype(str), file, name, failures)
         not_midnight = values.notna() & (values != values.dt.normalize())
         for idx in values.index[not_midnight]:
             failures.append(
                 Failure(file, idx + 2, name, str(values[idx]), DAY_EXPECTED + ", not a time")
             )
-        missing = values.isna()
+        missing = column.isna()
         for idx in values.index[missing]:
             failures.append(Failure(file, idx + 2, name, "", DAY_EXPECTED))
         return values.dt.normalize().astype("datetime64[ns]")
@@ -297,7 +416,7 @@ def _parse_day_column(
         failures.append(
             Failure(file, idx + 2, name, text[idx], "a date that exists in the calendar")
         )
-    return parsed.astype("datetime64[ns]")
+    return _drop_out_of_range(parsed, text, file, name, failures)
 
 
 def _parse_optional_day(
@@ -317,10 +436,27 @@ def _parse_event_dates(
 ) -> pd.Series:
     """Dates of legal events at their stated precision → first day of the period."""
     if pd.api.types.is_datetime64_any_dtype(raw["date"]):
-        text = _as_text(raw["date"])
-        precision_from_text = pd.Series("day", index=raw.index)
+        # A typed date column (Parquet, Excel): the event's own calendar day. A time zone
+        # is the court's, so the local day is kept (converting to UTC would move an
+        # evening verdict in UTC+ zones a day early); a time of day is refused, as in CSV.
+        local = raw["date"].dt.tz_localize(None) if raw["date"].dt.tz else raw["date"]
+        timed = local.notna() & (local != local.dt.normalize())
+        for idx in local.index[timed]:
+            failures.append(
+                Failure(
+                    file,
+                    idx + 2,
+                    "date",
+                    str(raw["date"][idx]),
+                    "a date without a time of day (the event's local calendar day)",
+                )
+            )
+        local = local.mask(timed)
+        text = _as_text(local)
+        precision_from_text = pd.Series("day", index=raw.index).mask(local.isna())
     else:
         text = _as_text(raw["date"]).str.strip()
+        timed = pd.Series(False, index=raw.index)
         precision_from_text = pd.Series(pd.NA, index=raw.index, dtype="object")
         for prec, pattern in _EVENT_DATE_RES.items():
             precision_from_text = precision_from_text.mask(text.str.match(pattern), prec)
@@ -330,7 +466,7 @@ def _parse_event_dates(
     dates = pd.to_datetime(
         padded.where(precision_from_text.notna()), format="%Y-%m-%d", errors="coerce"
     )
-    for idx in text.index[precision_from_text.isna()]:
+    for idx in text.index[precision_from_text.isna() & ~timed]:
         failures.append(Failure(file, idx + 2, "date", text[idx], EVENT_DATE_EXPECTED))
     for idx in text.index[precision_from_text.notna() & dates.isna()]:
         failures.append(
@@ -349,7 +485,7 @@ def _parse_event_dates(
                 f"'{precision_from_text[idx]}', as the date {text[idx]!r} is written",
             )
         )
-    return dates.astype("datetime64[ns]")
+    return _drop_out_of_range(dates, text, file, "date", failures)
 
 
 #: Spellings of "not observed" that spreadsheets and R/pandas write; read as NaN (warned).
@@ -392,6 +528,32 @@ def _parse_values(column: pd.Series, file: str, failures: list[Failure]) -> pd.S
     return numbers.astype("float64")
 
 
+def _reserved(table: str, column: str) -> str:
+    """Why ``column`` may not be an extra column of ``table`` ('' when it may).
+
+    Extra columns are kept, but the analyses join the tables on their contract columns:
+    an extra column named like another table's column (``campaign_id`` in
+    ``legal_events``) would be taken for it. ``event_id`` is made by the project.
+    """
+    if column in REQUIRED[table] or column in OPTIONAL_DAYS.get(table, ()):
+        return ""
+    if column in OPTIONAL_DEFAULTS.get(table, {}):
+        return ""
+    if column == "event_id":
+        return (
+            "no column named 'event_id': the project makes event ids from case_id, date "
+            "and event_type (rename yours, e.g. to 'source_event_id')"
+        )
+    owners = [t for t in TABLES if t != table and column in _CONTRACT_COLUMNS[t]]
+    owners = owners if column in _JOIN_NAMES else []
+    if owners:
+        return (
+            f"no extra column named {column!r}: it is a column of {owners[0]}, and the "
+            f"tables are joined on such names (rename yours, e.g. to 'my_{column}')"
+        )
+    return ""
+
+
 def parse_table(raw: pd.DataFrame, table: str, file: str) -> pd.DataFrame:
     """Turn a raw table into the typed frame of the contract, validating it.
 
@@ -416,9 +578,15 @@ def parse_table(raw: pd.DataFrame, table: str, file: str) -> pd.DataFrame:
     """
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}; expected one of {TABLES}")
+    source = raw
     raw = raw.reset_index(drop=True)
     raw.columns = [str(c).strip() for c in raw.columns]
     failures = _missing_columns(raw, table, file)
+    failures += [
+        Failure(file, 1, col, col, _reserved(table, col))
+        for col in raw.columns
+        if _reserved(table, col)
+    ]
     if failures:
         raise DataError(failures)
     for col, default in OPTIONAL_DEFAULTS.get(table, {}).items():
@@ -443,9 +611,10 @@ def parse_table(raw: pd.DataFrame, table: str, file: str) -> pd.DataFrame:
         if (f.row, f.column) not in unreadable
     ]
     if failures:
-        raise DataError(failures)
+        raise DataError(file_rows(failures, source))
     if table == "legal_events":
         parsed.insert(0, "event_id", make_event_ids(parsed))
+    parsed.attrs = {"csv_path": source.attrs["csv_path"]} if "csv_path" in source.attrs else {}
     return parsed
 
 
@@ -679,6 +848,9 @@ def assemble_study(tables: dict[str, pd.DataFrame], files: dict[str, str], sourc
         tables["campaign_activity"],
         files,
     )
+    for frame in tables.values():
+        failures = file_rows(failures, frame)
+        frame.attrs = {}  # a file path of the user's must not travel into saved tables
     if failures:
         raise DataError(failures)
     activity = (
@@ -814,8 +986,18 @@ def write_table(frame: pd.DataFrame, path: Path, table: str) -> Path:
     if suffix == ".parquet":
         return atomic_write(path, lambda p: out.to_parquet(p, index=False))
     if suffix == ".xlsx":
-        return atomic_write(path, lambda p: out.to_excel(p, index=False, engine="openpyxl"))
+        return atomic_write(path, lambda p: _write_xlsx(out, p))
     raise ValueError(f"cannot write {path}: expected .csv, .parquet or .xlsx")
+
+
+def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
+    """One sheet; text that starts with ``=`` stays text (never a live formula)."""
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False)
+        for row in next(iter(writer.sheets.values())).iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
 
 
 def _has_fetched_series(path: Path) -> bool:

@@ -330,6 +330,43 @@ def sources_table(study: Study, case_id: str) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def no_series_note(study: Study, case_id: str) -> str:
+    """Why a case study has no activity to show, and how to add a series (Markdown)."""
+    links = case_campaign_links(study.cases).query("case_id == @case_id")["campaign_id"]
+    how = (
+        "Add one with `python -m analysis fetch` (Wikipedia page views, GDELT news, "
+        "Media Cloud, a Google Trends export) or `python -m analysis ingest` (a post "
+        "archive), and list its id in the case's `campaign_ids`."
+    )
+    if links.empty:
+        return (
+            "**This case has no activity series**, so no legal event can be labelled and "
+            f"there is nothing to compare with: its legal events are listed below. {how}"
+        )
+    names = ", ".join(f"`{md(c)}`" for c in links)
+    return (
+        f"**The series linked to this case ({names}) have no observed days**, so no legal "
+        f"event can be labelled: its legal events are listed below. {how}"
+    )
+
+
+def timing_sentences(timing: pd.DataFrame, case: dict) -> str:
+    """One sentence per legal event, from the series that answers for it (Markdown list)."""
+    answering = timing[timing["preferred"]]
+    if answering.empty:
+        return "No legal event of this case has an activity series around it to label."
+    names = dict(zip(case["series"], case["series_labels"], strict=True))
+    units = dict(zip(case["series"], case["series_units"], strict=True))
+    return (
+        "The series that answers for each event is marked *preferred* in the table "
+        "(the case's own series when it has one). In words, for each event:\n\n"
+        + "\n".join(
+            "- " + md(timing_sentence(r, names[r["campaign_id"]], units[r["campaign_id"]]))
+            for _, r in answering.iterrows()
+        )
+    )
+
+
 def onset_sentence(onset: pd.Series | None, unit: str) -> str:
     """The campaign onset in words, with its band when there is one."""
     if onset is None or pd.isna(onset.get("onset")):

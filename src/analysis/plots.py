@@ -23,6 +23,12 @@ LABEL_COLOURS = {
 }
 
 
+def plain(text: object) -> str:
+    """``text`` as literal characters: a ``$`` in a title or label from the data (a case
+    name such as "Cost $5 and $\\frac{x") is drawn as is, never parsed as mathtext."""
+    return str(text).replace("$", r"\$")
+
+
 def _ax(ax: Axes | None, size: tuple[float, float] = (10, 4)) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=size, layout="constrained")
@@ -35,8 +41,8 @@ def _date_axes(ax: Axes, unit: str, title: str, log: bool = True) -> None:
         ax.set_yscale("symlog", linthresh=1)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("date (UTC day)")
-    ax.set_ylabel(unit + (" (log scale)" if log else ""))
-    ax.set_title(title)
+    ax.set_ylabel(plain(unit) + (" (log scale)" if log else ""))
+    ax.set_title(plain(title))
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
 
 
@@ -106,7 +112,10 @@ def event_time_curves(
     ax = _ax(ax, (8, 4))
     for group, g in curves.groupby("group", sort=False):
         line = ax.plot(
-            g["tau"], g["mean"], lw=1.5, label=f"{group} (n={int(g['n_cases'].iloc[0])} cases)"
+            g["tau"],
+            g["mean"],
+            lw=1.5,
+            label=f"{plain(group)} (n={int(g['n_cases'].iloc[0])} cases)",
         )[0]
         ax.fill_between(g["tau"], g["conf_low"], g["conf_high"], color=line.get_color(), alpha=0.2)
     ax.axvline(0, color="black", lw=1)
@@ -114,10 +123,10 @@ def event_time_curves(
     norm = curves["normalisation"].iloc[0] if len(curves) else ""
     ax.set_xlabel("days relative to the legal event (τ; 0 = event day)")
     ax.set_ylabel(
-        unit
+        plain(unit)
         or ("activity (baseline standard deviations)" if norm == "zscore" else f"activity ({norm})")
     )
-    ax.set_title(title or "Activity around legal events (mean, 95% case-bootstrap band)")
+    ax.set_title(plain(title) or "Activity around legal events (mean, 95% case-bootstrap band)")
     ax.legend(fontsize=8)
     return ax
 
@@ -134,8 +143,8 @@ def coefficients(
     ax.axhline(0, color="grey", lw=0.8)
     ax.axvline(-0.5, color="black", lw=1, ls="--")
     ax.set_xlabel("days relative to the legal event (τ)")
-    ax.set_ylabel(ylabel or "difference from baseline (baseline SD), 95% CI")
-    ax.set_title(title or "Leads and lags: activity before (blue) and after (red) the event")
+    ax.set_ylabel(plain(ylabel) or "difference from baseline (baseline SD), 95% CI")
+    ax.set_title(plain(title) or "Leads and lags: activity before (blue) and after (red) the event")
     return ax
 
 
@@ -149,7 +158,7 @@ def cross_correlation(ccf: pd.DataFrame, *, title: str = "", ax: Axes | None = N
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlabel("lag in days (negative: activity moves first)")
     ax.set_ylabel("correlation")
-    ax.set_title(title or "Cross-correlation")
+    ax.set_title(plain(title) or "Cross-correlation")
     ax.legend(fontsize=8)
     return ax
 
@@ -246,9 +255,9 @@ def ratios(tidy: pd.DataFrame, ratio: str, *, title: str = "", ax: Axes | None =
     )
     ax.axvline(1, color="grey", lw=0.8)
     ax.set_xscale("log")
-    ax.set_yticks(y, tidy["term"])
+    ax.set_yticks(y, [plain(t) for t in tidy["term"]])
     ax.set_xlabel(f"{ratio.replace('_', ' ')} (log scale), 95% CI")
-    ax.set_title(title or ratio.replace("_", " "))
+    ax.set_title(plain(title) or ratio.replace("_", " "))
     return ax
 
 
@@ -262,5 +271,5 @@ def label_counts(counts: pd.DataFrame, *, title: str = "", ax: Axes | None = Non
     )
     ax.set_ylabel("event–series pairs (count)")
     ax.set_xlabel("timing label")
-    ax.set_title(title or "Did activity rise before or after each legal event?")
+    ax.set_title(plain(title) or "Did activity rise before or after each legal event?")
     return ax

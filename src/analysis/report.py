@@ -96,6 +96,19 @@ def _slug(value: object) -> str:
     return text or "x"
 
 
+#: Longest run id: it names a folder (file systems allow 255 bytes per name).
+RUN_ID_MAX = 120
+
+
+def _run_id(notebook: str, params: dict) -> str:
+    """``notebook--value--value``; shortened with a hash of the whole when too long."""
+    full = "--".join([notebook, *(_slug(v) for v in params.values())])
+    if len(full) <= RUN_ID_MAX:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:10]
+    return f"{full[: RUN_ID_MAX - 12].rstrip('-.')}--{digest}"
+
+
 def notebook_parameters(path: Path) -> dict[str, object]:
     """Names and default values of a notebook's ``parameters`` cell.
 
@@ -238,9 +251,12 @@ def load_runs(path: Path | None = None, notebooks_dir: Path | None = None) -> li
         for key in ("case_id", "event_type"):
             if key in params and not RUN_ID_RE.match(str(params[key])):
                 problems.append(f"{path.name}: run {i}: {key} {params[key]!r} is not a slug")
-        run_id = str(entry.get("id") or "--".join([name, *(_slug(v) for v in params.values())]))
-        if not RUN_ID_RE.match(run_id) or ".." in run_id:
-            problems.append(f"{path.name}: run {i}: run id {run_id!r} is not a safe folder name")
+        run_id = str(entry.get("id") or _run_id(name, params))
+        if not RUN_ID_RE.match(run_id) or ".." in run_id or len(run_id) > RUN_ID_MAX:
+            problems.append(
+                f"{path.name}: run {i}: run id {run_id!r} is not a safe folder name "
+                f"(letters, digits, '_', '.', '-'; at most {RUN_ID_MAX} characters)"
+            )
             continue
         title = str(
             entry.get("title")
@@ -790,6 +806,9 @@ def run_batch(
     OutputError
         ``out_dir`` belongs to another runs file, or is a non-empty folder the project
         did not write; nothing is written then.
+    DataError
+        The study in ``data_dir`` is invalid (checked when any run must be made);
+        nothing is written then.
     BatchTerminated, KeyboardInterrupt
         On SIGTERM or Ctrl-C: running runs are ended, finished reports kept and the
         index written first.
@@ -801,10 +820,6 @@ def run_batch(
     )
     data_dir = Path(data_dir or config.PROCESSED_DATA_DIR).resolve()
     out_dir = Path(out_dir or config.REPORTS_DIR).resolve()
-    ours = claim_reports(out_dir, runs_file)
-    remove_leftovers(out_dir, [run.run_id for run in runs])
-    if ours:
-        remove_stale_runs(out_dir, runs)
     data_hash = hash_files([data_dir, config.MANIFEST_FILE])
     code = code_hash()
     provenance = {
@@ -842,6 +857,16 @@ def run_batch(
                 "capture_stderr": not scheduler,
             }
         )
+    if specs:
+        # An invalid study stops the batch before anything is written (each run would
+        # otherwise fail alone and leave a folder of failed reports).
+        from .datasets import load_study
+
+        load_study(data_dir, warn=False)
+    ours = claim_reports(out_dir, runs_file)
+    remove_leftovers(out_dir, [run.run_id for run in runs])
+    if ours:
+        remove_stale_runs(out_dir, runs)
     bar = tqdm(total=len(specs), desc="reports", unit="run", disable=not progress or not specs)
     counts = {"ok": 0, "failed": 0, "cached": sum(bool(r.get("cached")) for r in records.values())}
 

@@ -37,9 +37,14 @@ from .errors import Failure
 
 TABLES: tuple[str, ...] = ("cases", "legal_events", "campaigns", "campaign_activity")
 
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
+#: Ids become file and folder names (a report per case): at most 64 characters.
+SLUG_MAX = 64
+SLUG_PATTERN = rf"^[a-z0-9][a-z0-9_]{{0,{SLUG_MAX - 1}}}$"
 SLUG_RE = re.compile(SLUG_PATTERN)
-SLUG_EXPECTED = "a slug: lower-case letters, digits and '_', starting with a letter or digit"
+SLUG_EXPECTED = (
+    "a slug: lower-case letters, digits and '_', starting with a letter or digit, "
+    f"at most {SLUG_MAX} characters"
+)
 
 DATE_PRECISIONS: tuple[str, ...] = ("day", "month", "year")
 DIRECTIONS: tuple[str, ...] = ("favourable", "unfavourable", "neutral")

@@ -71,7 +71,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -414,6 +414,28 @@ def _core(
         if boot:
             row["stability_boot"] = _boot_stability(lr, null, label, incident, rule, seed)
         out.append(row)
+    if not out:  # no event has a series with observed days: the columns, no rows
+        columns = [
+            *("runup_since", "runup_days", "baseline_start", "baseline_end", "baseline_kind"),
+            *(f"n_{w}" for w in ("base", "pre", "late", "short", "post")),
+            *(f"{w}_mean" for w in ("base", "pre", "late", "short", "post")),
+            *RATIOS,
+            *("n_placebo", "placebo_kind"),
+            *(f"{c}_{x}" for c in RATIOS for x in ("p", "cut")),
+            *("rose_before", "rose_after", "label", "why"),
+            *(("stability_boot",) if boot else ()),
+        ]
+        dates = {"runup_since", "baseline_start", "baseline_end"}
+        text = {"baseline_kind", "placebo_kind", "label", "why"}
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    index=rows.index,
+                    dtype="datetime64[ns]" if c in dates else object if c in text else float,
+                )
+                for c in columns
+            }
+        )
     return pd.DataFrame(out, index=rows.index)
 
 
@@ -792,7 +814,12 @@ def onsets(
         row = {**rec, "first_event": f, "window_start": lo, "window_end": hi, **asdict(res)}
         row["onset_vs_first_event_days"] = (res.onset - f).days if res.onset is not None else np.nan
         rows.append(row)
-    out = pd.DataFrame(rows)
+    columns = [
+        *("case_id", "campaign_id", "first_event", "window_start", "window_end"),
+        *(f.name for f in fields(Onset)),
+        "onset_vs_first_event_days",
+    ]
+    out = pd.DataFrame(rows, columns=columns)  # the columns even when no pair has a series
     for col in ("onset", "onset_low", "onset_high", "peak_date"):
         if col in out:
             out[col] = pd.to_datetime(out[col])

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__, config
 from .errors import DataError, DataWarning, OutputError
@@ -33,6 +35,49 @@ def _bounded(kind: type, low: float, high: float):
         return value
 
     return parse
+
+
+def _day(text: str) -> str:
+    """An argparse type: a calendar day written ``YYYY-MM-DD`` between 1800 and 2199."""
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day that exists") from None
+    if day is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day written YYYY-MM-DD")
+    if not 1800 <= day.year <= 2199:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1800 and 2199")
+    return text
+
+
+def _size(text: str) -> str:
+    """An argparse type: a memory size such as ``300MB``."""
+    from .ingest import parse_size
+
+    try:
+        if parse_size(text) < 10_000_000:
+            raise argparse.ArgumentTypeError(f"{text!r} is below 10MB, too little to count in")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 300MB") from None
+    return text
+
+
+def _slug(text: str) -> str:
+    """An argparse type: an id of the data contract (a slug)."""
+    from .schema import SLUG_EXPECTED, SLUG_RE
+
+    if not SLUG_RE.match(text) or text.endswith("\n"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {SLUG_EXPECTED}")
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad options get one line (the command, the option, what was wrong) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_DATA_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _refuse_foreign_output(path: Path, header: str) -> None:
@@ -117,7 +162,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from .ingest import count_posts
 
     if args.match_column and not args.term:
-        raise SystemExit("ingest: --match-column needs at least one --term")
+        print("ingest: --match-column needs at least one --term", file=sys.stderr)
+        return EXIT_DATA_ERROR
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".parquet", ".xlsx"):
         raise OutputError(f"--out: {out} — expected a .csv, .parquet or .xlsx file name")
@@ -217,6 +263,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         for line in str(err).splitlines():
             print(line, file=sys.stderr)
         return EXIT_DATA_ERROR
+    ids = [run.run_id for run in runs]
+    if args.only is not None and not any(args.only in i for i in ids):
+        close = difflib.get_close_matches(args.only, ids, n=3, cutoff=0.5)
+        hint = (
+            f"; did you mean {', '.join(close)}?" if close else f"; run ids: {', '.join(ids[:8])}"
+        )
+        print(f"report: --only {args.only!r} matches no run of {args.runs}{hint}", file=sys.stderr)
+        return EXIT_DATA_ERROR
     result = run_batch(
         runs,
         runs_file=Path(args.runs),
@@ -286,7 +340,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m analysis`` (one sub-command per stage)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m analysis",
         description=(
             "Pressure & Precedent: did online pressure come before a legal change, or after it?"
@@ -360,7 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("paths", nargs="+", help="archive files or glob patterns")
-    p.add_argument("--campaign", required=True, help="campaign_id for the counts (a slug)")
+    p.add_argument(
+        "--campaign", required=True, type=_slug, help="campaign_id for the counts (a slug)"
+    )
     p.add_argument(
         "--out",
         required=True,
@@ -394,10 +450,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="count only posts whose match column contains this (repeatable)",
     )
     p.add_argument("--distinct", help="count distinct values of this column (e.g. a post id)")
-    p.add_argument("--start", help="first observed day YYYY-MM-DD (default: first day with a post)")
-    p.add_argument("--end", help="last observed day YYYY-MM-DD (default: last day with a post)")
     p.add_argument(
-        "--memory-limit", help="DuckDB memory cap such as 300MB (default: PP_MEMORY_LIMIT)"
+        "--start", type=_day, help="first observed day YYYY-MM-DD (default: first day with a post)"
+    )
+    p.add_argument(
+        "--end", type=_day, help="last observed day YYYY-MM-DD (default: last day with a post)"
+    )
+    p.add_argument(
+        "--memory-limit",
+        type=_size,
+        help="DuckDB memory cap such as 300MB (default: PP_MEMORY_LIMIT)",
     )
     p.set_defaults(func=cmd_ingest)
 
@@ -549,7 +611,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "source", choices=["wikipedia", "gdelt", "mediacloud", "google-trends"], help="where from"
     )
-    p.add_argument("--campaign", required=True, help="campaign_id to write (a slug)")
+    p.add_argument("--campaign", required=True, type=_slug, help="campaign_id to write (a slug)")
     p.add_argument(
         "--query",
         action="append",
@@ -557,8 +619,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="article title (wikipedia, repeatable), query (gdelt, mediacloud) or column "
         "(google-trends)",
     )
-    p.add_argument("--start", help="first day YYYY-MM-DD")
-    p.add_argument("--end", help="last day YYYY-MM-DD")
+    p.add_argument("--start", type=_day, help="first day YYYY-MM-DD")
+    p.add_argument("--end", type=_day, help="last day YYYY-MM-DD")
     p.add_argument(
         "--data",
         default=str(config.USER_DATA_DIR),

@@ -13,7 +13,8 @@ since the Unix epoch, UTC (Twitter's "snowflake" IDs, from November 2010 on).
 
 from __future__ import annotations
 
-import errno
+import difflib
+import glob
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
+from .errors import DataError, Failure
 
 TWITTER_EPOCH_MS = 1288834974657
 TimestampUnit = Literal["auto", "s", "ms", "snowflake"]
@@ -108,26 +110,43 @@ def parse_size(text: str) -> int:
     return int(float(number) * base ** " KMGT".index(prefix.upper() or " "))
 
 
-def _reader(fmt: str, buffer_size: int | None = None) -> str:
+def _reader(fmt: str, buffer_size: int | None = None, filename: bool = False) -> str:
     buf = f", buffer_size = {int(buffer_size)}" if buffer_size else ""
+    name = ", filename = 'pp_source_file'" if filename else ""
     return {
-        "csv": f"read_csv($paths, header = true, all_varchar = true{buf})",
-        "json": "read_json($paths, format = 'newline_delimited')",
-        "parquet": "read_parquet($paths)",
-        "ids": f"read_csv($paths, header = false, columns = {{'id': 'VARCHAR'}}{buf})",
+        "csv": f"read_csv($paths, header = true, all_varchar = true{buf}{name})",
+        "json": f"read_json($paths, format = 'newline_delimited'{name})",
+        "parquet": f"read_parquet($paths{name})",
+        "ids": f"read_csv($paths, header = false, columns = {{'id': 'VARCHAR'}}{buf}{name})",
     }[fmt]
 
 
 def _time_expression(column: str, unit: TimestampUnit) -> str:
+    """SQL for a post's UTC day; NULL when the cell cannot be read as ``unit``.
+
+    Days outside 1800..2199 are NULL too (a year 1 or 9999 is a typo, and dates past
+    2262 do not fit pandas' timestamps).
+    """
     col = _quote(column)
     if unit == "snowflake":
-        return f"epoch_ms(CAST((CAST({col} AS UBIGINT) >> 22) + {TWITTER_EPOCH_MS} AS BIGINT))"
-    if unit == "s":
-        return f"to_timestamp(CAST({col} AS DOUBLE))"
-    if unit == "ms":
-        return f"epoch_ms(CAST({col} AS BIGINT))"
-    # ISO text or a timestamp column; text without an offset is taken as UTC.
-    return f"CAST({col} AS TIMESTAMPTZ)"
+        ts = f"epoch_ms(CAST((TRY_CAST({col} AS UBIGINT) >> 22) + {TWITTER_EPOCH_MS} AS BIGINT))"
+    elif unit == "s":
+        seconds = f"TRY_CAST({col} AS DOUBLE)"
+        ts = f"CASE WHEN abs({seconds}) < 7e9 THEN to_timestamp({seconds}) END"
+    elif unit == "ms":
+        ms = f"TRY_CAST({col} AS BIGINT)"
+        ts = f"CASE WHEN abs({ms}) < 7e12 THEN epoch_ms({ms}) END"
+    else:  # ISO text or a timestamp column; text without an offset is taken as UTC.
+        ts = f"TRY_CAST({col} AS TIMESTAMPTZ)"
+    day = f"TRY_CAST({ts} AS DATE)"
+    return f"CASE WHEN {day} BETWEEN DATE '1800-01-01' AND DATE '2199-12-31' THEN {day} END"
+
+
+#: A run of this many days with no post inside the default window (first to last day
+#: with a post) is refused: each such day would be written as an observed zero, while
+#: it is far more likely a stray timestamp (epoch 0, a short non-snowflake ID) or a
+#: pause in collection. ``--start``/``--end`` say which days were collected.
+MAX_SILENT_DAYS = 90
 
 
 def count_posts(
@@ -188,9 +207,19 @@ def count_posts(
         paths = [paths]
     paths = [Path(p) for p in paths]
     for p in paths:
-        if not any(ch in str(p) for ch in "*?[") and not p.exists():
-            raise FileNotFoundError(errno.ENOENT, "no such archive file", str(p))
-    fmt = _detect_format(paths) if fmt == "auto" else fmt
+        if any(ch in str(p) for ch in "*?["):
+            if not glob.glob(str(p)):
+                raise DataError([Failure(str(p), None, None, "", "a pattern matching files")])
+        elif not p.is_file():
+            raise DataError([Failure(str(p), None, None, "", "an archive file that exists")])
+    start, end = _window_day(start, "--start"), _window_day(end, "--end")
+    if start is not None and end is not None and start > end:
+        raise DataError([Failure("--start", None, None, str(start.date()), "a day before --end")])
+    if fmt == "auto":
+        try:
+            fmt = _detect_format(paths)
+        except ValueError as exc:
+            raise DataError([Failure(str(paths[0]), None, None, "", str(exc))]) from exc
     if fmt == "ids":
         timestamp, unit = "id", "snowflake"
         distinct = distinct or "id"
@@ -225,19 +254,108 @@ def count_posts(
     # (16 MB per thread by default): scale those with the limit so the total stays inside.
     buffer_size = min(16_000_000, max(1_000_000, parse_size(limit) // 50)) if limit else None
     sql = (
-        f"SELECT day, {', '.join(aggregates)} FROM ("
-        f"SELECT CAST({_time_expression(timestamp, unit)} AS DATE) AS day{text}{keep} "
-        f"FROM {_reader(fmt, buffer_size)}) GROUP BY day ORDER BY day"
+        f"SELECT day, {', '.join(aggregates)}, count(*) AS n_rows, "
+        "any_value(raw) AS raw, any_value(pp_source_file) AS file FROM ("
+        f"SELECT {_time_expression(timestamp, unit)} AS day, "
+        f"CAST({_quote(timestamp)} AS VARCHAR) AS raw, pp_source_file{text}{keep} "
+        f"FROM {_reader(fmt, buffer_size, filename=True)}) GROUP BY day ORDER BY day"
     )
     con = connect(memory_limit, threads)
     try:
+        _check_columns(con, fmt, params["paths"], paths, [timestamp, match_column, distinct])
         daily = con.execute(sql, params).df()
+    except duckdb.Error as exc:
+        raise _archive_error(exc, paths) from exc
     finally:
         con.close()
+    unreadable = daily["day"].isna()
+    if unreadable.any():
+        bad = daily[unreadable].iloc[0]
+        what = {
+            "snowflake": "a tweet ID (digits only)",
+            "s": "epoch seconds",
+            "ms": "epoch milliseconds",
+        }.get(unit, "an ISO 8601 timestamp such as 2024-01-31T09:15:00Z")
+        raise DataError(
+            [
+                Failure(
+                    str(bad["file"]),
+                    None,
+                    timestamp,
+                    "" if pd.isna(bad["raw"]) else str(bad["raw"]),
+                    f"{what} between the years 1800 and 2199 "
+                    f"({int(bad['n_rows']):,} rows cannot be read; nothing was counted)",
+                )
+            ]
+        )
     ids = list(campaign_terms)
+    daily = daily.drop(columns=["n_rows", "raw", "file"])
     daily = daily.rename(columns={f"c{i}": cid for i, cid in enumerate(ids)})
     daily["day"] = pd.to_datetime(daily["day"])
     return _fill_window(daily, ids, start, end)
+
+
+def _window_day(value: object, option: str) -> pd.Timestamp | None:
+    if value is None or value == "":
+        return None
+    text = str(value)
+    try:
+        day = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        day = None
+    if day is None or pd.isna(day) or day != day.normalize() or not re.match(r"^\d{4}-", text):
+        raise DataError([Failure(option, None, None, text, "a day written YYYY-MM-DD")])
+    if not pd.Timestamp("1800-01-01") <= day <= pd.Timestamp("2199-12-31"):
+        raise DataError([Failure(option, None, None, text, "a day between 1800 and 2199")])
+    return day.tz_localize(None) if day.tzinfo else day
+
+
+def _check_columns(
+    con: duckdb.DuckDBPyConnection,
+    fmt: str,
+    patterns: object,
+    paths: Sequence[Path],
+    wanted: Sequence[str | None],
+) -> None:
+    """A clear error for a column the archive does not have (with the closest name)."""
+    query = f"DESCRIBE SELECT * FROM {_reader(fmt)}"
+    found = [row[0] for row in con.execute(query, {"paths": patterns}).fetchall()]
+    failures = []
+    for name in dict.fromkeys(w for w in wanted if w):
+        if name not in found:
+            close = difflib.get_close_matches(name, found, n=1, cutoff=0.6)
+            hint = f" (found {close[0]!r}: a misspelling?)" if close else ""
+            failures.append(
+                Failure(
+                    str(paths[0]),
+                    1,
+                    name,
+                    "",
+                    f"a column named {name!r}{hint}; the archive has: "
+                    + ", ".join(found[:12])
+                    + (" …" if len(found) > 12 else ""),
+                )
+            )
+    if failures:
+        raise DataError(failures)
+
+
+def _archive_error(exc: Exception, paths: Sequence[Path]) -> DataError:
+    """DuckDB's complaint about an archive as one line naming the file and line."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    file = re.search(r'file "?([^"\s,]+)"?', message)
+    line = re.search(r"line (\d+)", message)
+    return DataError(
+        [
+            Failure(
+                file.group(1) if file else str(paths[0]),
+                int(line.group(1)) if line else None,
+                None,
+                "",
+                f"an archive DuckDB can read ({message})",
+            )
+        ]
+    )
 
 
 def _fill_window(daily: pd.DataFrame, ids: list[str], start: object, end: object) -> pd.DataFrame:
@@ -245,6 +363,8 @@ def _fill_window(daily: pd.DataFrame, ids: list[str], start: object, end: object
     for cid in ids:
         counts = daily.set_index("day")[cid]
         counts = counts[counts > 0]
+        if start is None or end is None:
+            _refuse_silent_stretch(counts, cid, start, end)
         lo = (
             pd.Timestamp(start)
             if start is not None
@@ -267,6 +387,39 @@ def _fill_window(daily: pd.DataFrame, ids: list[str], start: object, end: object
     out = pd.concat(frames, ignore_index=True)
     out["date"] = out["date"].astype("datetime64[ns]")
     return out
+
+
+def _refuse_silent_stretch(counts: pd.Series, cid: str, start: object, end: object) -> None:
+    """Refuse a default window that would write a long silent stretch as observed zeros."""
+    days = counts.index
+    if start is not None:
+        days = days[days >= pd.Timestamp(start)]
+    if end is not None:
+        days = days[days <= pd.Timestamp(end)]
+    if len(days) < 2:
+        return
+    gaps = np.diff(days.to_numpy()).astype("timedelta64[D]").astype(int) - 1
+    worst = int(np.argmax(gaps))
+    if gaps[worst] < MAX_SILENT_DAYS:
+        return
+    before, after = counts[days[: worst + 1]], counts[days[worst + 1 :]]
+    small = before if before.sum() <= after.sum() else after
+    raise DataError(
+        [
+            Failure(
+                f"--campaign {cid}",
+                None,
+                None,
+                f"{days[worst]:%Y-%m-%d}..{days[worst + 1]:%Y-%m-%d}",
+                f"no silent stretch of {MAX_SILENT_DAYS} days or more, but {int(gaps[worst]):,} "
+                f"days have no post ({int(small.sum()):,} of {int(counts.sum()):,} posts lie "
+                f"on the far side, {small.index.min():%Y-%m-%d}..{small.index.max():%Y-%m-%d}). "
+                "Every day of the default window is written as an observed count, so a stray "
+                "timestamp or a pause in collection would become zeros: pass --start and "
+                "--end to say which days were collected, or ingest the parts one by one",
+            )
+        ]
+    )
 
 
 def count_tweet_ids(

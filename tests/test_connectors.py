@@ -182,7 +182,9 @@ def test_gdelt_counts_share_and_empty_results():
     }
     responses.get(c.GDELT_DOC, json=body)
     counts = c.fetch_gdelt(_http(), "floyd_news", '"George Floyd"', "2020-05-25", "2020-05-27")
-    assert counts.activity["value"].tolist() == [40.0, 400.0, 0.0]
+    # a day the reply does not list is unknown, not zero
+    assert counts.activity["value"].iloc[:2].tolist() == [40.0, 400.0]
+    assert np.isnan(counts.activity["value"].iloc[2])
     share = c.fetch_gdelt(
         _http(), "floyd_news", '"George Floyd"', "2020-05-25", "2020-05-27", metric="share"
     )
@@ -191,10 +193,15 @@ def test_gdelt_counts_share_and_empty_results():
     )
     assert responses.calls[0].request.params["mode"] == "timelinevolraw"
     responses.reset()
-    responses.get(c.GDELT_DOC, json={"timeline": []})  # nothing matched
-    assert c.fetch_gdelt(_http(), "q", "nothing", "2020-05-25", "2020-05-26").activity[
-        "value"
-    ].tolist() == [0.0, 0.0]
+    responses.get(c.GDELT_DOC, json={"timeline": []})  # nothing matched, or not covered
+    with pytest.raises(c.FetchError, match="no timeline"):
+        c.fetch_gdelt(_http(), "q", "nothing", "2020-05-25", "2020-05-26")
+    for bad in ("inf", "NaN", -3, None, "many"):
+        responses.reset()
+        point = {"date": "20200525T000000Z", "value": bad, "norm": 10}
+        responses.get(c.GDELT_DOC, json={"timeline": [{"data": [point]}]})
+        with pytest.raises(c.FetchError, match="malformed reply"):
+            c.fetch_gdelt(_http(), "q", "x", "2020-05-25", "2020-05-26")
     responses.reset()
     responses.get(c.GDELT_DOC, json={"error": "bad query"})
     with pytest.raises(c.FetchError, match="malformed reply"):

@@ -35,17 +35,18 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import numpy as np
 import pandas as pd
 
 from . import __version__, config
-from ._io import locked
+from ._io import atomic_write, locked
 from .datasets import (
     FORMATS,
     find_table,
@@ -76,9 +77,22 @@ def user_agent() -> str:
     return f"pressure-precedent/{__version__} ({about}; {contact})"
 
 
+#: Largest reply read (bytes); a longer one is refused, not buffered.
+MAX_REPLY_BYTES = 64_000_000
+#: Longest ``Retry-After`` obeyed (seconds); a service asking for more is reported.
+MAX_RETRY_AFTER = 120.0
+#: Redirects followed (same host and https only).
+MAX_REDIRECTS = 5
+
+
 @dataclass
 class Http:
-    """A small HTTP client with timeout, retries, backoff and an on-disk reply cache."""
+    """A small HTTP client: a total deadline per request, capped reply size, retries with
+    backoff, redirects only within the same host over https, and an on-disk reply cache.
+
+    ``timeout`` bounds a whole request (connecting, waiting and reading), not each read,
+    so a server that drips a byte a second cannot hold a fetch for long.
+    """
 
     cache_dir: Path | None = None
     refresh: bool = False
@@ -86,6 +100,8 @@ class Http:
     retries: int = 4
     backoff: float = 1.0
     sleep: object = time.sleep
+    max_bytes: int = MAX_REPLY_BYTES
+    max_retry_after: float = MAX_RETRY_AFTER
 
     def get_json(
         self, url: str, params: dict | None = None, headers: dict | None = None
@@ -94,49 +110,125 @@ class Http:
         status, text = self.get_text(url, params, headers)
         try:
             return status, json.loads(text) if text else None
-        except json.JSONDecodeError as exc:
-            raise FetchError(f"{url}: the reply is not JSON ({text[:80]!r}…)") from exc
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise FetchError(f"{_host(url)}: the reply is not JSON ({text[:80]!r}…)") from exc
 
     def get_text(
         self, url: str, params: dict | None = None, headers: dict | None = None
     ) -> tuple[int, str]:
-        import requests
-
+        """GET ``url`` and return ``(status, text)`` (cached unless ``refresh``)."""
         key = hashlib.sha256(json.dumps([url, params or {}], sort_keys=True).encode()).hexdigest()
         cached = self.cache_dir / f"{key}.json" if self.cache_dir else None
-        if cached and cached.exists() and not self.refresh:
-            record = json.loads(cached.read_text())
-            return record["status"], record["text"]
+        if cached and cached.is_file() and not self.refresh:
+            try:
+                record = json.loads(cached.read_text())
+                return int(record["status"]), str(record["text"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # a damaged cache entry is asked again
         hdrs = {"User-Agent": user_agent(), "Accept": "application/json", **(headers or {})}
         for attempt in range(self.retries + 1):
             try:
-                reply = requests.get(url, params=params, headers=hdrs, timeout=self.timeout)
-            except requests.ConnectionError as exc:
-                raise FetchError(
-                    f"cannot reach {url.split('/')[2]} (offline?): {exc.__class__.__name__}"
-                ) from exc
-            except requests.Timeout as exc:
+                status, text, reply_headers = self._get_once(url, params, hdrs)
+            except _Timeout as exc:
                 if attempt == self.retries:
-                    raise FetchError(f"{url}: no answer within {self.timeout:g} s") from exc
+                    raise FetchError(
+                        f"{_host(url)}: no complete answer within {self.timeout:g} s"
+                    ) from exc
                 self.sleep(self.backoff * 2**attempt)
                 continue
-            if reply.status_code in RETRY_STATUS and attempt < self.retries:
-                wait = reply.headers.get("Retry-After")
-                self.sleep(float(wait) if wait and wait.isdigit() else self.backoff * 2**attempt)
+            if status in RETRY_STATUS and attempt < self.retries:
+                self.sleep(self._wait(url, reply_headers.get("Retry-After"), attempt))
                 continue
-            if reply.status_code in RETRY_STATUS:
+            if status in RETRY_STATUS:
                 raise FetchError(
-                    f"{url}: the service answered {reply.status_code} after {self.retries} retries"
+                    f"{_host(url)}: the service answered {status} after {self.retries} retries"
                 )
-            if reply.status_code in (401, 403):
-                raise FetchError(f"{url}: access refused ({reply.status_code}); check the API key")
-            if reply.status_code not in (200, 404):
-                raise FetchError(f"{url}: unexpected answer {reply.status_code}")
+            if status in (401, 403):
+                raise FetchError(f"{_host(url)}: access refused ({status}); check the API key")
+            if status not in (200, 404):
+                raise FetchError(f"{_host(url)}: unexpected answer {status}")
             if cached:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_text(json.dumps({"status": reply.status_code, "text": reply.text}))
-            return reply.status_code, reply.text
+                record = json.dumps({"status": status, "text": text})
+                atomic_write(cached, lambda p, r=record: p.write_text(r))
+            return status, text
         raise FetchError(f"{url}: gave up")  # pragma: no cover - the loop always returns or raises
+
+    def _wait(self, url: str, retry_after: str | None, attempt: int) -> float:
+        if retry_after and retry_after.strip().isdigit():
+            wait = float(retry_after.strip())
+            if wait > self.max_retry_after:
+                raise FetchError(
+                    f"{_host(url)}: the service asks to wait {wait:,.0f} s before asking again "
+                    f"(more than {self.max_retry_after:g} s): try again later"
+                )
+            return wait
+        return self.backoff * 2**attempt
+
+    def _get_once(self, url: str, params: dict | None, headers: dict) -> tuple[int, str, dict]:
+        """One request and its redirects, read in chunks under the deadline and size cap."""
+        import requests
+        import urllib3
+
+        deadline = time.monotonic() + self.timeout
+        origin = urlsplit(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Timeout
+            try:
+                reply = requests.get(
+                    url,
+                    params=params,
+                    headers=headers,
+                    timeout=(min(left, 10.0), min(left, 10.0)),
+                    stream=True,
+                    allow_redirects=False,
+                )
+            except requests.Timeout as exc:
+                raise _Timeout from exc
+            except requests.RequestException as exc:
+                raise FetchError(
+                    f"cannot reach {_host(url)} (offline?): {exc.__class__.__name__}"
+                ) from exc
+            with reply:
+                if reply.is_redirect:
+                    target = urljoin(reply.url, reply.headers.get("Location", ""))
+                    parts = urlsplit(target)
+                    if parts.scheme != origin.scheme or parts.netloc != origin.netloc:
+                        raise FetchError(
+                            f"{_host(url)}: redirected to {parts.scheme}://{parts.netloc}, "
+                            "another host or scheme; not followed"
+                        )
+                    url, params = target, None
+                    continue
+                body = bytearray()
+                try:
+                    while chunk := reply.raw.read1(65536, decode_content=True):  # as it comes
+                        body += chunk
+                        if len(body) > self.max_bytes:
+                            raise FetchError(
+                                f"{_host(url)}: the reply is larger than "
+                                f"{self.max_bytes / 1e6:,.0f} MB; ask for a shorter period"
+                            )
+                        if time.monotonic() > deadline:
+                            raise _Timeout
+                except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
+                    raise _Timeout from exc
+                except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                    raise FetchError(
+                        f"{_host(url)}: the reply broke off ({exc.__class__.__name__})"
+                    ) from exc
+                text = body.decode(reply.encoding or "utf-8", errors="replace")
+                return reply.status_code, text, dict(reply.headers)
+        raise FetchError(f"{_host(url)}: more than {MAX_REDIRECTS} redirects")
+
+
+class _Timeout(Exception):
+    """The whole request took longer than its deadline."""
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
 
 
 @dataclass(frozen=True)
@@ -148,10 +240,32 @@ class Series:
 
 
 def _days(start: str, end: str) -> pd.DatetimeIndex:
-    lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+    days = []
+    for option, value in (("--start", start), ("--end", end)):
+        try:
+            day = pd.Timestamp(str(value)) if value else None
+        except ValueError:
+            day = None
+        if day is None or pd.isna(day) or day != day.normalize():
+            raise DataError([Failure(option, None, None, str(value or ""), "a day YYYY-MM-DD")])
+        days.append(day)
+    lo, hi = days
     if hi < lo:
-        raise FetchError(f"--end {end} is before --start {start}")
+        raise DataError([Failure("--end", None, None, str(end), f"a day on or after {start}")])
     return pd.date_range(lo, hi, freq="D")
+
+
+def _finite(value: object, what: str) -> float:
+    """A number from a reply: finite and ≥ 0, else the reply is malformed."""
+    number = float(value)  # TypeError/ValueError: the caller reports a malformed reply
+    if not np.isfinite(number) or number < 0:
+        raise ValueError(f"{what} {value!r} is not a finite count ≥ 0")
+    return number
+
+
+#: Wikipedia editions are named by language codes (``en``, ``de``, ``zh-min-nan``,
+#: ``simple``): the code becomes a host name, so nothing else is accepted.
+LANG_RE = re.compile(r"^[a-z][a-z0-9]{1,11}(?:-[a-z0-9]{1,12}){0,3}$")
 
 
 def _frame(campaign_id: str, days: pd.DatetimeIndex, values: np.ndarray) -> pd.DataFrame:
@@ -163,9 +277,22 @@ def _frame(campaign_id: str, days: pd.DatetimeIndex, values: np.ndarray) -> pd.D
 # --------------------------------------------------------------------------- wikipedia
 
 
+#: Where the Wikipedia connector asks (``{lang}`` is the edition); tests point these
+#: at a local server.
+WIKIPEDIA_API = "https://{lang}.wikipedia.org/w/api.php"
+
+
+def _check_lang(lang: str) -> None:
+    if not LANG_RE.match(lang):
+        raise DataError(
+            [Failure("--lang", None, None, lang, "a Wikipedia language code such as en or de")]
+        )
+
+
 def wikipedia_redirects(http: Http, lang: str, title: str) -> tuple[str, list[str]]:
     """The article's current title and every title that redirects to it."""
-    url = f"https://{lang}.wikipedia.org/w/api.php"
+    _check_lang(lang)
+    url = WIKIPEDIA_API.format(lang=lang)
     params = {
         "action": "query",
         "titles": title,
@@ -177,13 +304,16 @@ def wikipedia_redirects(http: Http, lang: str, title: str) -> tuple[str, list[st
         "formatversion": 2,
     }
     status, data = http.get_json(url, params)
-    if status == 404 or not isinstance(data, dict) or "query" not in data:
+    if status == 404 or not isinstance(data, dict) or not isinstance(data.get("query"), dict):
         raise FetchError(f"{lang}.wikipedia: no answer about {title!r}")
-    pages = data["query"].get("pages", [])
-    if not pages or pages[0].get("missing"):
-        raise FetchError(f"{lang}.wikipedia has no article {title!r}")
-    page = pages[0]
-    return page["title"], [r["title"] for r in page.get("redirects", [])]
+    try:
+        pages = data["query"].get("pages", [])
+        if not pages or pages[0].get("missing"):
+            raise FetchError(f"{lang}.wikipedia has no article {title!r}")
+        page = pages[0]
+        return str(page["title"]), [str(r["title"]) for r in page.get("redirects", [])]
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise FetchError(f"{lang}.wikipedia: malformed reply about {title!r}") from exc
 
 
 def wikipedia_views(http: Http, lang: str, title: str, days: pd.DatetimeIndex) -> pd.Series:
@@ -203,7 +333,7 @@ def wikipedia_views(http: Http, lang: str, title: str, days: pd.DatetimeIndex) -
     for item in data["items"]:
         try:
             day = pd.Timestamp(str(item["timestamp"])[:8])
-            views = float(item["views"])
+            views = _finite(item["views"], "views")
         except (KeyError, ValueError, TypeError) as exc:
             raise FetchError(f"{url}: malformed item {item!r}") from exc
         if day in out.index:
@@ -215,6 +345,7 @@ def fetch_wikipedia(
     http: Http, campaign_id: str, queries: Sequence[str], start: str, end: str, lang: str = "en"
 ) -> Series:
     """Daily page views of the articles, summed over each article's redirects."""
+    _check_lang(lang)
     days = _days(start, end)
     total = pd.Series(0.0, index=days[days >= PAGEVIEWS_START])
     titles = []
@@ -243,11 +374,21 @@ def fetch_wikipedia(
 
 
 def fetch_gdelt(
-    http: Http, campaign_id: str, query: str, start: str, end: str, metric: str = "articles"
+    http: Http,
+    campaign_id: str,
+    query: str,
+    start: str,
+    end: str,
+    metric: str = "articles",
+    base_url: str = GDELT_DOC,
 ) -> Series:
-    """Daily GDELT article counts or volume share for a query."""
+    """Daily GDELT article counts or volume share for a query.
+
+    Days the reply does not list stay unobserved (NaN), never 0; a reply with a
+    non-finite or negative count is refused.
+    """
     if metric not in ("articles", "share"):
-        raise FetchError("gdelt --metric is 'articles' or 'share'")
+        raise DataError([Failure("--metric", None, None, metric, "'articles' or 'share'")])
     days = _days(start, end)
     params = {
         "query": query,
@@ -257,26 +398,35 @@ def fetch_gdelt(
         "startdatetime": f"{days[0]:%Y%m%d}000000",
         "enddatetime": f"{days[-1]:%Y%m%d}235959",
     }
-    status, data = http.get_json(GDELT_DOC, params)
+    status, data = http.get_json(base_url, params)
     values = pd.Series(np.nan, index=days)
     if status == 404:
         raise FetchError("GDELT answered 404: check the query")
     timeline = (data or {}).get("timeline") if isinstance(data, dict) else None
-    if timeline is None:
+    if not isinstance(timeline, list):
         raise FetchError("GDELT: malformed reply (no 'timeline')")
-    points = timeline[0]["data"] if timeline else []
+    if not timeline:
+        raise FetchError(
+            "GDELT returned no timeline for this query and period (no matching article, or "
+            "days GDELT does not cover); nothing was written"
+        )
     counts = pd.Series(0.0, index=days)
     norms = pd.Series(0.0, index=days)
-    for p in points:
-        try:
+    returned = pd.Series(False, index=days)
+    try:
+        points = timeline[0]["data"]
+        for p in points:
             day = pd.Timestamp(str(p["date"])[:8])
-            value, norm = float(p["value"]), float(p.get("norm", np.nan))
-        except (KeyError, ValueError, TypeError) as exc:
-            raise FetchError(f"GDELT: malformed point {p!r}") from exc
-        if day in counts.index:
-            counts[day] += value
-            norms[day] += norm
-    observed = norms > 0 if metric == "share" else pd.Series(True, index=days)
+            value = _finite(p["value"], "value")
+            norm = _finite(p["norm"], "norm") if metric == "share" else 0.0
+            if day in counts.index:
+                counts[day] += value
+                norms[day] += norm
+                returned[day] = True
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        raise FetchError(f"GDELT: malformed reply ({exc})") from exc
+    # Only days GDELT returned are observed: a day missing from the reply is unknown.
+    observed = returned & (norms > 0) if metric == "share" else returned
     values[observed] = (100 * counts / norms)[observed] if metric == "share" else counts[observed]
     unit = "articles per day" if metric == "articles" else "percent of monitored articles"
     campaign = {
@@ -304,6 +454,7 @@ def fetch_mediacloud(
     metric: str = "stories",
     collections: Sequence[int] = (),
     platform: str = "onlinenews-mediacloud",
+    base_url: str = MEDIACLOUD_API,
 ) -> Series:
     """Daily Media Cloud story counts or ratio (needs ``MEDIACLOUD_API_KEY``)."""
     key = os.environ.get("MEDIACLOUD_API_KEY")
@@ -312,7 +463,7 @@ def fetch_mediacloud(
             "Media Cloud needs an API key: set MEDIACLOUD_API_KEY (free at search.mediacloud.org)"
         )
     if metric not in ("stories", "ratio"):
-        raise FetchError("mediacloud --metric is 'stories' or 'ratio'")
+        raise DataError([Failure("--metric", None, None, metric, "'stories' or 'ratio'")])
     days = _days(start, end)
     params = {
         "q": query,
@@ -323,19 +474,16 @@ def fetch_mediacloud(
     if collections:
         params["cs"] = ",".join(str(c) for c in collections)
     _, data = http.get_json(
-        MEDIACLOUD_API + "search/count-over-time", params, headers={"Authorization": f"Token {key}"}
+        base_url + "search/count-over-time", params, headers={"Authorization": f"Token {key}"}
     )
-    try:
-        counts = data["count_over_time"]["counts"]
-    except (TypeError, KeyError) as exc:
-        raise FetchError("Media Cloud: malformed reply (no count_over_time.counts)") from exc
     values = pd.Series(np.nan, index=days)
-    for c in counts:
-        day = pd.Timestamp(str(c["date"])[:10])
-        if day in values.index:
-            values[day] = (
-                float(c["count"]) if metric == "stories" else float(c.get("ratio", np.nan))
-            )
+    try:
+        for c in data["count_over_time"]["counts"]:
+            day = pd.Timestamp(str(c["date"])[:10])
+            if day in values.index:
+                values[day] = _finite(c["count" if metric == "stories" else "ratio"], metric)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise FetchError(f"Media Cloud: malformed reply ({exc})") from exc
     campaign = {
         "label": f"Media Cloud: {query}",
         "platform": "news",
@@ -365,32 +513,56 @@ def read_google_trends(text: str, column: str | None = None) -> tuple[pd.Series,
     )
     if header_at is None:
         raise FetchError("not a Google Trends export: no 'Day', 'Week' or 'Month' header line")
-    frame = pd.read_csv(io.StringIO("\n".join(lines[header_at:])), dtype=str)
+    try:
+        frame = pd.read_csv(io.StringIO("\n".join(lines[header_at:])), dtype=str)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise FetchError(f"not a readable Google Trends export ({exc})") from exc
     granularity = frame.columns[0].lower()
     terms = list(frame.columns[1:])
     if column is None:
         if len(terms) != 1:
             raise FetchError(f"the export has several terms {terms}: choose one with --query")
         column = terms[0]
-    match = [t for t in terms if t == column or t.split(":")[0].strip() == column]
+    match = [t for t in terms if t == column] or [
+        t for t in terms if t.split(":")[0].strip() == column
+    ]
     if not match:
         raise FetchError(f"no column {column!r} in the export; it has {terms}")
-    raw = frame[match[0]].str.strip()
+    if len(match) > 1:
+        raise FetchError(
+            f"{len(match)} columns of the export match {column!r} ({match}): give the whole "
+            "column name with --query"
+        )
+    raw = frame[match[0]].fillna("").str.strip()
     values = pd.to_numeric(raw.replace("<1", "0.5"), errors="coerce")
-    bad = raw[values.isna() & raw.ne("")]
+    bad = raw[(values.isna() & raw.ne("")) | (values < 0) | (values > 100)]
     if len(bad):
         raise FetchError(f"unreadable values in the export: {sorted(set(bad))[:5]}")
-    dates = pd.to_datetime(
-        frame[frame.columns[0]], format="%Y-%m-%d" if granularity != "month" else "%Y-%m"
-    )
+    fmt = "%Y-%m-%d" if granularity != "month" else "%Y-%m"
+    dates = pd.to_datetime(frame[frame.columns[0]], format=fmt, errors="coerce")
+    if dates.isna().any() or not dates.between("1800-01-01", "2199-12-31").all():
+        first = frame[frame.columns[0]][dates.isna()].iloc[0] if dates.isna().any() else ""
+        raise FetchError(f"unreadable date {first!r} in the export (expected {fmt})")
+    if dates.duplicated().any():
+        raise FetchError("the export lists a date twice")
     return pd.Series(values.to_numpy(), index=dates), granularity, match[0]
 
 
 def import_google_trends(campaign_id: str, path: Path, query: str | None = None) -> Series:
     """A campaign series from a Google Trends CSV export (weekly rows on their first day)."""
-    values, granularity, column = read_google_trends(
-        Path(path).read_text(encoding="utf-8-sig"), query
-    )
+    try:
+        if Path(path).stat().st_size > 64_000_000:
+            raise DataError(
+                [Failure(str(path), None, None, "", "a Google Trends export (at most 64 MB)")]
+            )
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError([Failure(str(path), None, None, "", "UTF-8 text (a CSV export)")]) from exc
+    except OSError as exc:
+        raise DataError(
+            [Failure(str(path), None, None, "", f"a readable file ({exc.strerror})")]
+        ) from exc
+    values, granularity, column = read_google_trends(text, query)
     frame = _frame(campaign_id, pd.DatetimeIndex(values.index), values.to_numpy())
     campaign = {
         "label": f"Google Trends: {column}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -303,3 +304,71 @@ def test_report_killed_at_random_keeps_whole_files_and_leaves_no_process(slow_ba
     assert (out / "index.html").is_file()  # SIGTERM still writes the index of what finished
     time.sleep(3)
     assert not _survivors(str(out))
+
+
+@pytest.mark.slow
+def test_fetch_killed_at_random_leaves_each_table_old_or_new_and_the_study_valid(
+    minimal_dir, tmp_path
+):
+    """A kill while fetch asks a (slow, local) GDELT or writes leaves every table whole,
+    the study valid, and the files fetch does not write untouched."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Slow(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            time.sleep(0.4)
+            points = [{"date": f"202001{d:02d}T000000Z", "value": d, "norm": 99} for d in (1, 2)]
+            data = json.dumps({"timeline": [{"data": points}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                self.wfile.write(data)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    env = {
+        **os.environ,
+        "PP_GDELT_URL": f"http://127.0.0.1:{httpd.server_address[1]}/doc",
+        "PP_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    cmd = [sys.executable, "-m", "analysis", "fetch", "gdelt", "--campaign", "news"]
+    cmd += ["--query", "q", "--start", "2020-01-01", "--end", "2020-01-03", "--refresh"]
+    cmd += ["--data", str(minimal_dir)]
+    tables = ("campaigns.csv", "campaign_activity.csv")
+    old = {t: (minimal_dir / t).read_bytes() for t in tables}
+    others = {p.name: p.read_bytes() for p in minimal_dir.iterdir() if p.name not in tables}
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    new_activity = (minimal_dir / tables[1]).read_bytes()
+
+    def check():
+        from analysis.datasets import load_study
+
+        assert (minimal_dir / tables[1]).read_bytes() in (old[tables[1]], new_activity)
+        assert load_study(minimal_dir, warn=False)  # whole tables, and a valid study
+        now = {p.name: p.read_bytes() for p in minimal_dir.iterdir() if p.name not in tables}
+        assert {k: v for k, v in now.items() if not k.startswith(".")} == {
+            k: v for k, v in others.items() if not k.startswith(".")
+        }
+        for t in tables:
+            (minimal_dir / t).write_bytes(old[t])
+
+    for t in tables:
+        (minimal_dir / t).write_bytes(old[t])
+    delays, signals = _delays(3, 6, 1.2)
+    try:
+        for delay, sig in zip(delays, signals, strict=True):
+            proc = subprocess.Popen(
+                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+            )
+            time.sleep(delay)
+            proc.send_signal(sig)
+            proc.wait(timeout=60)
+            check()
+    finally:
+        httpd.shutdown()

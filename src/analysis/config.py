@@ -56,7 +56,8 @@ USER_DATA_DIR: Path = DATA_DIR / "user"
 NOTEBOOKS_DIR: Path = PROJ_ROOT / "notebooks"
 REPORTS_DIR: Path = PROJ_ROOT / "reports"
 FIGURES_DIR: Path = REPORTS_DIR / "figures"
-CACHE_DIR: Path = PROJ_ROOT / ".cache"
+#: Replies of fetch and other caches (``PP_CACHE_DIR`` moves them, e.g. for tests).
+CACHE_DIR: Path = Path(os.environ.get("PP_CACHE_DIR") or PROJ_ROOT / ".cache")
 
 
 def data_mirror() -> Path | None:

@@ -23,6 +23,10 @@ writes a ``campaigns`` row and ``campaign_activity`` rows into a study folder:
     (kept on the week's first day, the other days unobserved — weekly values are not
     daily observations).
 
+Each source's address can be pointed elsewhere (a mirror, a test server):
+``PP_WIKIPEDIA_API`` (with ``{lang}``), ``PP_PAGEVIEWS_URL``, ``PP_GDELT_URL``,
+``PP_MEDIACLOUD_URL``.
+
 Network discipline: a timeout, up to 4 retries with exponential backoff on 429 and
 5xx (honouring ``Retry-After``), a clear error when offline, a polite user agent
 (``PP_USER_AGENT`` to add your contact, as Wikimedia asks), and a cache of replies
@@ -292,7 +296,7 @@ def _check_lang(lang: str) -> None:
 def wikipedia_redirects(http: Http, lang: str, title: str) -> tuple[str, list[str]]:
     """The article's current title and every title that redirects to it."""
     _check_lang(lang)
-    url = WIKIPEDIA_API.format(lang=lang)
+    url = (os.environ.get("PP_WIKIPEDIA_API") or WIKIPEDIA_API).format(lang=lang)
     params = {
         "action": "query",
         "titles": title,
@@ -321,7 +325,8 @@ def wikipedia_views(http: Http, lang: str, title: str, days: pd.DatetimeIndex) -
     article = quote(title.replace(" ", "_"), safe="")
     lo = max(days[0], PAGEVIEWS_START)
     url = (
-        f"{WIKIMEDIA_PAGEVIEWS}/{lang}.wikipedia.org/all-access/user/{article}/daily/"
+        f"{os.environ.get('PP_PAGEVIEWS_URL') or WIKIMEDIA_PAGEVIEWS}/{lang}.wikipedia.org/"
+        f"all-access/user/{article}/daily/"
         f"{lo:%Y%m%d}00/{days[-1]:%Y%m%d}00"
     )
     status, data = http.get_json(url)
@@ -380,12 +385,13 @@ def fetch_gdelt(
     start: str,
     end: str,
     metric: str = "articles",
-    base_url: str = GDELT_DOC,
+    base_url: str | None = None,
 ) -> Series:
     """Daily GDELT article counts or volume share for a query.
 
     Days the reply does not list stay unobserved (NaN), never 0; a reply with a
-    non-finite or negative count is refused.
+    non-finite or negative count is refused. ``base_url`` (or ``PP_GDELT_URL``) points
+    the request at another server, such as a test server or a mirror.
     """
     if metric not in ("articles", "share"):
         raise DataError([Failure("--metric", None, None, metric, "'articles' or 'share'")])
@@ -398,7 +404,7 @@ def fetch_gdelt(
         "startdatetime": f"{days[0]:%Y%m%d}000000",
         "enddatetime": f"{days[-1]:%Y%m%d}235959",
     }
-    status, data = http.get_json(base_url, params)
+    status, data = http.get_json(base_url or os.environ.get("PP_GDELT_URL") or GDELT_DOC, params)
     values = pd.Series(np.nan, index=days)
     if status == 404:
         raise FetchError("GDELT answered 404: check the query")
@@ -454,7 +460,7 @@ def fetch_mediacloud(
     metric: str = "stories",
     collections: Sequence[int] = (),
     platform: str = "onlinenews-mediacloud",
-    base_url: str = MEDIACLOUD_API,
+    base_url: str | None = None,
 ) -> Series:
     """Daily Media Cloud story counts or ratio (needs ``MEDIACLOUD_API_KEY``)."""
     key = os.environ.get("MEDIACLOUD_API_KEY")
@@ -473,8 +479,9 @@ def fetch_mediacloud(
     }
     if collections:
         params["cs"] = ",".join(str(c) for c in collections)
+    base = base_url or os.environ.get("PP_MEDIACLOUD_URL") or MEDIACLOUD_API
     _, data = http.get_json(
-        base_url + "search/count-over-time", params, headers={"Authorization": f"Token {key}"}
+        base + "search/count-over-time", params, headers={"Authorization": f"Token {key}"}
     )
     values = pd.Series(np.nan, index=days)
     try:
@@ -632,8 +639,10 @@ def write_series(folder: Path, campaign_id: str, series: Series) -> tuple[Path, 
         else:
             campaigns = new_row
         parse_table(campaigns, "campaigns", str(camp_path))  # validate before writing anything
-        merge_activity_unlocked(act_path, series.activity, "--data")
+        # The campaign row first: a kill between the two writes leaves a valid study (a
+        # series with no days yet), never days of a series the study does not list.
         write_table(campaigns, camp_path, "campaigns")
+        merge_activity_unlocked(act_path, series.activity, "--data")
     return camp_path, act_path
 
 

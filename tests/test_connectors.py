@@ -16,6 +16,7 @@ import responses
 from analysis import connectors as c
 from analysis.cli import main
 from analysis.datasets import load_study
+from analysis.errors import DataError
 
 MINIMAL = Path(__file__).parent / "data" / "minimal_study"
 WIKI_API = "https://en.wikipedia.org/w/api.php"
@@ -251,7 +252,7 @@ def test_google_trends_exports(tmp_path):
     s = c.import_google_trends("free_britney", tmp_path / "daily.csv")
     assert s.activity["value"].tolist() == [0.5, 100.0, 37.0] and "daily" in s.campaign["unit"]
     (tmp_path / "weekly.csv").write_text(WEEKLY)
-    with pytest.raises(c.FetchError, match="several terms"):
+    with pytest.raises(DataError, match="several terms"):
         c.import_google_trends("x", tmp_path / "weekly.csv")
     w = c.import_google_trends("x", tmp_path / "weekly.csv", "FreeBritney")
     assert w.activity["date"].dt.strftime("%Y-%m-%d").tolist() == [
@@ -260,7 +261,7 @@ def test_google_trends_exports(tmp_path):
     ]  # the other days stay unobserved
     assert "weekly" in w.campaign["unit"]
     (tmp_path / "bad.csv").write_text("just,a,file\n1,2,3\n")
-    with pytest.raises(c.FetchError, match="not a Google Trends export"):
+    with pytest.raises(DataError, match="not a Google Trends export"):
         c.import_google_trends("x", tmp_path / "bad.csv")
 
 

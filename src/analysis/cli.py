@@ -198,6 +198,8 @@ def cmd_timing(args: argparse.Namespace) -> int:
     from .rules import TimingRule
     from .timing import timing_table
 
+    if args.out:  # before any work: an --out that cannot be written is said at once
+        _refuse_foreign_output(Path(args.out), "event_id,case_id,event_type")
     rule = TimingRule(
         window=args.window,
         baseline_days=args.baseline_days,
@@ -234,7 +236,6 @@ def cmd_timing(args: argparse.Namespace) -> int:
     for col in ("baseline_start", "baseline_end"):
         table[col] = table[col].dt.strftime("%Y-%m-%d")
     if args.out:
-        _refuse_foreign_output(Path(args.out), "event_id,case_id,event_type")
         atomic_write(Path(args.out), lambda p: table.to_csv(p, index=False, float_format="%.6g"))
         print(f"wrote {args.out}: {len(table)} (event, series) rows")
     else:
@@ -265,7 +266,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         return EXIT_DATA_ERROR
     ids = [run.run_id for run in runs]
     if args.only is not None and not any(args.only in i for i in ids):
-        close = difflib.get_close_matches(args.only, ids, n=3, cutoff=0.5)
+        # a mistyped prefix ("41_kelly") is compared with ids cut to its length
+        score = {
+            i: difflib.SequenceMatcher(None, args.only, i[: len(args.only) + 3]).ratio()
+            for i in ids
+        }
+        close = [i for i in sorted(ids, key=score.get, reverse=True)[:3] if score[i] >= 0.7]
         hint = (
             f"; did you mean {', '.join(close)}?" if close else f"; run ids: {', '.join(ids[:8])}"
         )

@@ -569,7 +569,12 @@ def import_google_trends(campaign_id: str, path: Path, query: str | None = None)
         raise DataError(
             [Failure(str(path), None, None, "", f"a readable file ({exc.strerror})")]
         ) from exc
-    values, granularity, column = read_google_trends(text, query)
+    try:
+        values, granularity, column = read_google_trends(text, query)
+    except FetchError as exc:  # the file, not a service, is at fault: bad input
+        raise DataError(
+            [Failure(str(path), None, None, "", f"a Google Trends CSV export ({exc})")]
+        ) from exc
     frame = _frame(campaign_id, pd.DatetimeIndex(values.index), values.to_numpy())
     campaign = {
         "label": f"Google Trends: {column}",

@@ -345,17 +345,31 @@ def _archive_error(exc: Exception, paths: Sequence[Path]) -> DataError:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     file = re.search(r'file "?([^"\s,]+)"?', message)
     line = re.search(r"line (\d+)", message)
-    return DataError(
-        [
-            Failure(
-                file.group(1) if file else str(paths[0]),
-                int(line.group(1)) if line else None,
-                None,
-                "",
-                f"an archive DuckDB can read ({message})",
-            )
-        ]
-    )
+    name = file.group(1) if file else str(paths[0])
+    row = int(line.group(1)) if line else None
+    if "Malformed JSON" in message:
+        row = _first_bad_json_line(Path(name)) or row  # DuckDB's count is off by one
+        message = "Malformed JSON"
+    return DataError([Failure(name, row, None, "", f"an archive DuckDB can read ({message})")])
+
+
+def _first_bad_json_line(path: Path) -> int | None:
+    """Line number of the first line of a JSON-lines file that is not JSON (None if none)."""
+    import gzip
+    import json
+
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+            for number, text in enumerate(fh, start=1):
+                if text.strip():
+                    try:
+                        json.loads(text)
+                    except ValueError:
+                        return number
+    except OSError:
+        return None
+    return None
 
 
 def _fill_window(daily: pd.DataFrame, ids: list[str], start: object, end: object) -> pd.DataFrame:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ._numeric import quiet
 from .datasets import Study, case_campaign_links
+from .schema import REQUIRED
 
 Normalisation = Literal["none", "log1p", "share_of_max", "zscore"]
 NORMALISATIONS: tuple[str, ...] = ("none", "log1p", "share_of_max", "zscore")
@@ -187,7 +188,8 @@ def day_events(
     is_day = ev["date_precision"] == "day"
     excluded = ev.loc[~is_day, ["event_id", "case_id", "date_precision"]].copy()
     excluded["reason"] = "date known only to the " + excluded["date_precision"]
-    events = ev.loc[is_day]
+    # the contract's columns only: a user's extra column never meets a join below
+    events = ev.loc[is_day, ["event_id", *REQUIRED["legal_events"]]]
     if include_incidents and "start_date" in study.cases:
         start = pd.to_datetime(study.cases["start_date"], errors="coerce")
         inc = pd.DataFrame(

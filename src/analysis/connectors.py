@@ -27,8 +27,10 @@ Each source's address can be pointed elsewhere (a mirror, a test server):
 ``PP_WIKIPEDIA_API`` (with ``{lang}``), ``PP_PAGEVIEWS_URL``, ``PP_GDELT_URL``,
 ``PP_MEDIACLOUD_URL``.
 
-Network discipline: a timeout, up to 4 retries with exponential backoff on 429 and
-5xx (honouring ``Retry-After``), a clear error when offline, a polite user agent
+Network discipline: one deadline per request (connecting, waiting and reading), a
+64 MB cap on a reply, redirects only within the same host and scheme, up to 4 retries
+with exponential backoff on 429 and 5xx (honouring ``Retry-After`` up to 120 s; a longer
+wait is reported), a clear error when offline, a polite user agent
 (``PP_USER_AGENT`` to add your contact, as Wikimedia asks), and a cache of replies
 under ``.cache/http`` so a rerun does not ask the service again (``--refresh`` does).
 """

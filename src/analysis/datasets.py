@@ -297,12 +297,15 @@ def _csv_record_lines(path: str) -> list[int] | None:
         text = Path(path).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
     starts, previous = [], 0
-    for row in reader:
-        if row and not (len(row) == 1 and not row[0].strip()):
-            starts.append(previous + 1)
-        previous = reader.line_num
+    try:
+        for row in reader:
+            if row and not (len(row) == 1 and not row[0].strip()):
+                starts.append(previous + 1)
+            previous = reader.line_num
+    except csv.Error:
+        return None  # the rows keep their record numbers
     return starts
 
 
@@ -887,7 +890,7 @@ def study_warnings(study: Study) -> list[str]:
     if empty:
         out.append(f"campaigns with no observed day: {', '.join(empty)}")
     ev = study.legal_events
-    day = ev[ev["date_precision"] == "day"]
+    day = ev.loc[ev["date_precision"] == "day", ["event_id", "case_id", "date"]]
     window = day.merge(links, on="case_id").merge(cov, on="campaign_id")
     outside = window[(window["date"] < window["first_day"]) | (window["date"] > window["last_day"])]
     if len(outside):

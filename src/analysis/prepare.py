@@ -113,9 +113,10 @@ def ichbinhanna_series(raw_dir: Path) -> pd.DataFrame:
     frames = []
     for campaign_id, (stem, window) in ICHBINHANNA_ARCHIVES.items():
         start, end = window if window else (None, None)
-        frames.append(
-            count_tweet_ids(folder / f"{stem}_TweetIDs.txt.gz", campaign_id, start=start, end=end)
-        )
+        path = folder / f"{stem}_TweetIDs.txt.gz"
+        if not path.is_file():
+            raise FileNotFoundError(2, "no such raw file", str(path))
+        frames.append(count_tweet_ids(path, campaign_id, start=start, end=end))
     return pd.concat(frames, ignore_index=True)
 
 

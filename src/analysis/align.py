@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ._numeric import quiet
-from .datasets import Study, case_campaign_links
 from .schema import REQUIRED
+from .study import Study
 
 Normalisation = Literal["none", "log1p", "share_of_max", "zscore"]
 NORMALISATIONS: tuple[str, ...] = ("none", "log1p", "share_of_max", "zscore")
@@ -258,7 +258,7 @@ def event_windows(
                 ]
             )
         ]
-    links = case_campaign_links(study.cases)
+    links = study.case_campaigns()
     rows = events.merge(links, on="case_id", how="left")
     no_series = rows["campaign_id"].isna()
     if no_series.any():
@@ -383,7 +383,7 @@ def case_panel(study: Study, bank: SeriesBank | None = None) -> pd.DataFrame:
     """
     bank = bank or SeriesBank.from_activity(study.activity)
     grid = bank.to_frame()
-    links = case_campaign_links(study.cases)
+    links = study.case_campaigns()
     panel = links.merge(grid, on="campaign_id", how="inner")
     events, _ = day_events(study)
     per_day = events.groupby(["case_id", "date"]).agg(

@@ -27,7 +27,7 @@ from statsmodels.tsa.stattools import ccf
 
 from ._numeric import quiet
 from .align import case_panel
-from .datasets import Study
+from .study import Study
 
 
 def longest_observed_run(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

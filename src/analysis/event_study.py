@@ -25,7 +25,7 @@ from scipy import stats
 
 from ._numeric import quiet
 from .align import EventWindows, Normalisation, SeriesBank, event_windows, normalise_windows
-from .datasets import Study
+from .study import Study
 
 
 def _windows(
@@ -434,7 +434,6 @@ def placebo_test(
     PlaceboResult
     """
     from .align import day_events
-    from .datasets import case_campaign_links
 
     bank = SeriesBank.from_activity(study.activity)
     win = _windows(study, window, baseline_days, event_types, "zscore", bank=bank)
@@ -442,7 +441,7 @@ def placebo_test(
     lo, hi = -(window + baseline_days), window - 1
     # eligible placebo dates per series
     events, _ = day_events(study)
-    hits = events.merge(case_campaign_links(study.cases), on="case_id")
+    hits = events.merge(study.case_campaigns(), on="case_id")
     eligible_pos, eligible_off, eligible_n = [], [], []
     for i in range(len(bank.ids)):
         n = int(bank.length[i])
@@ -562,7 +561,6 @@ def stacked_event_study(
         ``n_control_windows`` and ``n_contaminated``.
     """
     from .align import day_events
-    from .datasets import case_campaign_links
 
     bank = SeriesBank.from_activity(study.activity)
     k, b = window, baseline_days
@@ -570,9 +568,7 @@ def stacked_event_study(
     tau = win.tau
     base = (tau >= -(k + b)) & (tau <= -(k + 1))
     events, _ = day_events(study, include_incidents=True)
-    dated = events[["event_id", "case_id", "date"]].merge(
-        case_campaign_links(study.cases), on="case_id"
-    )
+    dated = events[["event_id", "case_id", "date"]].merge(study.case_campaigns(), on="case_id")
     days_of = {c: g for c, g in dated.groupby("campaign_id")}
     rows, n_contaminated, n_controls = [], 0, 0
     for s, rec in enumerate(win.rows.to_dict("records")):

@@ -21,8 +21,9 @@ import pandas as pd
 from . import config
 from ._io import atomic_write
 from .align import SeriesBank, day_events
-from .datasets import Study, case_campaign_links, load_study
+from .datasets import load_study
 from .errors import DataWarning
+from .study import Study, case_campaign_links
 
 if TYPE_CHECKING:  # its.py imports statsmodels; notebooks without an ITS need not
     from .its import ImpactResult
@@ -66,7 +67,7 @@ def cases_with_observed_events(study: Study, window: int = 14) -> list[str]:
     (``window`` days each) fall inside an observed span of a linked series."""
     bank = SeriesBank.from_activity(study.activity)
     events, _ = day_events(study)
-    rows = events.merge(case_campaign_links(study.cases), on="case_id")
+    rows = events.merge(study.case_campaigns(), on="case_id")
     if rows.empty:
         return []
     idx = bank.index_of(rows["campaign_id"].to_numpy())
@@ -84,7 +85,7 @@ def primary_series(study: Study, case_id: str) -> str | None:
     no series with observed days.
     """
     observed = set(study.activity.loc[study.activity["value"].notna(), "campaign_id"])
-    links = case_campaign_links(study.cases)
+    links = study.case_campaigns()
     users = links.groupby("campaign_id")["case_id"].nunique()
     mine = [c for c in links.query("case_id == @case_id")["campaign_id"] if c in observed]
     if not mine:
@@ -332,7 +333,7 @@ def sources_table(study: Study, case_id: str) -> str:
 
 def no_series_note(study: Study, case_id: str) -> str:
     """Why a case study has no activity to show, and how to add a series (Markdown)."""
-    links = case_campaign_links(study.cases).query("case_id == @case_id")["campaign_id"]
+    links = study.case_campaigns().query("case_id == @case_id")["campaign_id"]
     how = (
         "Add one with `python -m analysis fetch` (Wikipedia page views, GDELT news, "
         "Media Cloud, a Google Trends export) or `python -m analysis ingest` (a post "

@@ -405,15 +405,12 @@ def time_to_event_panel(
         ``attrs``: ``n_dropped_periods``, ``excluded`` (case id → reason).
     """
     from .align import SeriesBank
-    from .datasets import case_campaign_links
 
     if "start_date" not in study.cases:
         raise KeyError("cases need a start_date column (the incident) for a time-to-event panel")
     series = SeriesBank.from_activity(study.activity).series(campaign_id)
     logged = np.log1p(series)
-    cases = study.cases[["case_id", "start_date"]].merge(
-        case_campaign_links(study.cases), on="case_id"
-    )
+    cases = study.cases[["case_id", "start_date"]].merge(study.case_campaigns(), on="case_id")
     cases = cases[cases["campaign_id"] == campaign_id]
     day_ev = study.legal_events[study.legal_events["date_precision"] == "day"]
     criminal = set(day_ev.loc[day_ev["event_type"].isin(CRIMINAL_PROCESS), "case_id"])

@@ -4,19 +4,20 @@ The published hazard models (Table 1: entering the US trafficking report; Table 
 criminalising human trafficking, with being in the report — public "shaming" — as the
 pressure variable) are refitted with :func:`analysis.outcomes.cox` on the authors'
 risk sets and compared with R's ``coxph(..., ties="breslow", cluster(name))`` output.
+The risk sets and published estimates are read by :mod:`analysis.published`; this module
+takes frames and reads no file.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 
 import pandas as pd
 
-from . import config
 from .outcomes import cox
 from .results import ModelResult
 
-REFERENCE_DIR = config.RAW_DATA_DIR / "reference" / "kelley_simmons_2015"
+__all__ = ["MODELS", "compare", "fit_model"]
 
 # Covariate blocks shared by the published models (names as in the authors' data).
 _T1 = ("logpop_1", "missinfo8_1")
@@ -38,12 +39,19 @@ MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def fit_model(model: str, folder: Path | None = None) -> ModelResult:
-    """Refit one published model on the authors' risk set (R's counting-process convention)."""
+def fit_model(model: str, risk_sets: Mapping[str, pd.DataFrame]) -> ModelResult:
+    """Refit one published model on the authors' risk set (R's counting-process convention).
+
+    Parameters
+    ----------
+    model : str
+        A key of :data:`MODELS` (``"3.1"`` …).
+    risk_sets : mapping of str to pandas.DataFrame
+        The risk sets by file name, as :func:`analysis.published.ks_risk_sets` reads them.
+    """
     file, covariates = MODELS[model]
-    frame = pd.read_csv(Path(folder or REFERENCE_DIR) / file)
     return cox(
-        frame,
+        risk_sets[file],
         start="start_time",
         stop="yrfromj2",
         event="fail",
@@ -54,12 +62,9 @@ def fit_model(model: str, folder: Path | None = None) -> ModelResult:
     )
 
 
-def load_reference(path: Path) -> pd.DataFrame:
-    """Published (R) estimates: ``model``, ``term``, ``hazard_ratio``, ``coef``, ``robust_se``."""
-    return pd.read_csv(path, comment="#", dtype={"model": str})
-
-
-def compare(model: str, reference: pd.DataFrame, folder: Path | None = None) -> pd.DataFrame:
+def compare(
+    model: str, reference: pd.DataFrame, risk_sets: Mapping[str, pd.DataFrame]
+) -> pd.DataFrame:
     """Published and refitted estimates side by side, rounded as published (4 decimals).
 
     Returns
@@ -68,7 +73,7 @@ def compare(model: str, reference: pd.DataFrame, folder: Path | None = None) -> 
         ``term``, ``hr_published``, ``hr_ours``, ``se_published``, ``se_ours``, ``match``
         (both equal at the printed precision), plus ``n`` and ``events`` of each.
     """
-    res = fit_model(model, folder)
+    res = fit_model(model, risk_sets)
     ours = res.tidy().set_index("term")
     ref = reference[reference["model"] == model].set_index("term")
     out = pd.DataFrame(

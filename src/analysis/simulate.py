@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .datasets import Study, make_event_ids
+from .study import Study, make_event_ids
 
 Pattern = Literal["preceded", "followed", "both", "neither"]
 PATTERNS: tuple[str, ...] = ("preceded", "followed", "both", "neither")

@@ -81,8 +81,8 @@ from tqdm import tqdm
 
 from ._numeric import quiet
 from .align import INCIDENT, SeriesBank, day_events
-from .datasets import Study, case_campaign_links
 from .rules import TimingRule
+from .study import Study
 
 LABELS: tuple[str, ...] = ("preceded", "followed", "both", "neither", "insufficient data")
 #: Reasonable alternative rules for the specification stability (one change each).
@@ -503,7 +503,7 @@ def timing_table(
     rule = rule or TimingRule()
     bank = bank or SeriesBank.from_activity(study.activity)
     events, excluded = day_events(study, include_incidents=True)
-    links = case_campaign_links(study.cases)
+    links = study.case_campaigns()
     all_dates = events[["case_id", "date"]].drop_duplicates()
     case_days = {c: list(g["date"]) for c, g in all_dates.groupby("case_id")}
     if not include_incidents:
@@ -795,12 +795,11 @@ def onsets(
         and ``onset_vs_first_event_days`` (negative: the campaign rose first).
         Pairs with too few observed days are kept with empty onsets.
     """
-    from .datasets import case_campaign_links
 
     bank = SeriesBank.from_activity(study.activity)
     ev = study.legal_events[study.legal_events["date_precision"] == "day"]
     first = ev.groupby("case_id")["date"].min()
-    links = case_campaign_links(study.cases)
+    links = study.case_campaigns()
     links = links[links["case_id"].isin(first.index)]
     if cases is not None:
         links = links[links["case_id"].isin(list(cases))]
@@ -856,9 +855,7 @@ def placebo_labels(
     bank = SeriesBank.from_activity(study.activity)
     events, _ = day_events(study, include_incidents=True)
     dated = (
-        events[["case_id", "date"]]
-        .drop_duplicates()
-        .merge(case_campaign_links(study.cases), on="case_id")
+        events[["case_id", "date"]].drop_duplicates().merge(study.case_campaigns(), on="case_id")
     )
     ids = list(campaign_ids) if campaign_ids is not None else list(bank.ids)
     g = geometry(pd.Timestamp("2000-01-01"), [], rule)

@@ -42,9 +42,10 @@ bench: prepare ## Time the main job and hot paths against their baselines -> ben
 test: $(STAMP) ## Run the whole test suite
 	$(PY) -m pytest
 
-lint: $(STAMP) ## ruff check and format check
+lint: $(STAMP) ## ruff (style, complexity 15), format check, import-linter (the package's layers)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP) ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .

@@ -11,8 +11,8 @@ import nbformat
 import pytest
 import yaml
 
-from analysis import report
-from analysis.report import ReportConfigError, load_runs, run_batch, validate_parameters
+from analysis import _io, report
+from analysis.report import ReportConfigError, folders, load_runs, run_batch, validate_parameters
 
 MINIMAL = Path(__file__).parent / "data" / "minimal_study"
 
@@ -301,13 +301,13 @@ def test_reports_written_before_markers_existed_are_still_ours(batch, monkeypatc
     monkeypatch.setattr(config, "REPORTS_DIR", batch["out"])
     assert report.looks_like_reports(batch["out"])
     assert _cli_report(batch) == 1
-    assert report.read_marker(batch["out"])["kind"] == "reports"
+    assert _io.read_marker(batch["out"])["kind"] == "reports"
 
 
 def test_the_marker_names_the_runs_file_relative_to_the_project():
     from analysis import config
 
-    assert report._runs_id(config.NOTEBOOKS_DIR / "reports.yaml") == "notebooks/reports.yaml"
+    assert folders._runs_id(config.NOTEBOOKS_DIR / "reports.yaml") == "notebooks/reports.yaml"
 
 
 def test_two_runs_files_never_share_a_report_folder(batch, tmp_path, capsys):

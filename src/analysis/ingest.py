@@ -203,15 +203,7 @@ def count_posts(
         ``campaign_id``, ``date`` (midnight, naive = UTC day) and ``value`` (float
         count), one row per campaign and day of its window, sorted.
     """
-    if isinstance(paths, str | Path):
-        paths = [paths]
-    paths = [Path(p) for p in paths]
-    for p in paths:
-        if any(ch in str(p) for ch in "*?["):
-            if not glob.glob(str(p)):
-                raise DataError([Failure(str(p), None, None, "", "a pattern matching files")])
-        elif not p.is_file():
-            raise DataError([Failure(str(p), None, None, "", "an archive file that exists")])
+    paths = _archive_paths(paths)
     start, end = _window_day(start, "--start"), _window_day(end, "--end")
     if start is not None and end is not None and start > end:
         raise DataError([Failure("--start", None, None, str(start.date()), "a day before --end")])
@@ -223,28 +215,9 @@ def count_posts(
     if fmt == "ids":
         timestamp, unit = "id", "snowflake"
         distinct = distinct or "id"
-    if isinstance(campaigns, str):
-        campaign_terms: dict[str, list[str]] = {campaigns: []}
-    else:
-        campaign_terms = {k: list(v) for k, v in campaigns.items()}
-        if match_column is None:
-            raise ValueError("match_column is required when campaigns maps ids to terms")
-        empty = [k for k, v in campaign_terms.items() if not v]
-        if empty:
-            raise ValueError(f"campaigns without terms: {empty}")
+    campaign_terms = _campaign_terms(campaigns, match_column)
     params: dict[str, object] = {"paths": [str(p) for p in paths]}
-    aggregates = []
-    for i, terms in enumerate(campaign_terms.values()):
-        if terms:
-            conds = []
-            for j, term in enumerate(terms):
-                params[f"t{i}_{j}"] = term.lower()
-                conds.append(f"contains(txt, $t{i}_{j})")
-            where = f" FILTER (WHERE {' OR '.join(conds)})"
-        else:
-            where = ""
-        what = f"DISTINCT {_quote(distinct)}" if distinct else "*"
-        aggregates.append(f"count({what}){where} AS c{i}")
+    aggregates = _aggregates(campaign_terms, distinct, params)
     text = f", lower(CAST({_quote(match_column)} AS VARCHAR)) AS txt" if match_column else ""
     keep = f", {_quote(distinct)}" if distinct and distinct != timestamp else ""
     if distinct == timestamp:
@@ -268,31 +241,83 @@ def count_posts(
         raise _archive_error(exc, paths) from exc
     finally:
         con.close()
-    unreadable = daily["day"].isna()
-    if unreadable.any():
-        bad = daily[unreadable].iloc[0]
-        what = {
-            "snowflake": "a tweet ID (digits only)",
-            "s": "epoch seconds",
-            "ms": "epoch milliseconds",
-        }.get(unit, "an ISO 8601 timestamp such as 2024-01-31T09:15:00Z")
-        raise DataError(
-            [
-                Failure(
-                    str(bad["file"]),
-                    None,
-                    timestamp,
-                    "" if pd.isna(bad["raw"]) else str(bad["raw"]),
-                    f"{what} between the years 1800 and 2199 "
-                    f"({int(bad['n_rows']):,} rows cannot be read; nothing was counted)",
-                )
-            ]
-        )
+    _refuse_unreadable(daily, timestamp, unit)
     ids = list(campaign_terms)
     daily = daily.drop(columns=["n_rows", "raw", "file"])
     daily = daily.rename(columns={f"c{i}": cid for i, cid in enumerate(ids)})
     daily["day"] = pd.to_datetime(daily["day"])
     return _fill_window(daily, ids, start, end)
+
+
+def _archive_paths(paths: Path | str | Sequence[Path | str]) -> list[Path]:
+    """The archive paths, each an existing file or a pattern matching files."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    out = [Path(p) for p in paths]
+    for p in out:
+        if any(ch in str(p) for ch in "*?["):
+            if not glob.glob(str(p)):
+                raise DataError([Failure(str(p), None, None, "", "a pattern matching files")])
+        elif not p.is_file():
+            raise DataError([Failure(str(p), None, None, "", "an archive file that exists")])
+    return out
+
+
+def _campaign_terms(
+    campaigns: Mapping[str, Sequence[str]] | str, match_column: str | None
+) -> dict[str, list[str]]:
+    if isinstance(campaigns, str):
+        return {campaigns: []}
+    terms = {k: list(v) for k, v in campaigns.items()}
+    if match_column is None:
+        raise ValueError("match_column is required when campaigns maps ids to terms")
+    empty = [k for k, v in terms.items() if not v]
+    if empty:
+        raise ValueError(f"campaigns without terms: {empty}")
+    return terms
+
+
+def _aggregates(
+    campaign_terms: dict[str, list[str]], distinct: str | None, params: dict[str, object]
+) -> list[str]:
+    """One ``count(...) FILTER (...)`` per campaign; its terms are added to ``params``."""
+    aggregates = []
+    for i, terms in enumerate(campaign_terms.values()):
+        where = ""
+        if terms:
+            conds = []
+            for j, term in enumerate(terms):
+                params[f"t{i}_{j}"] = term.lower()
+                conds.append(f"contains(txt, $t{i}_{j})")
+            where = f" FILTER (WHERE {' OR '.join(conds)})"
+        what = f"DISTINCT {_quote(distinct)}" if distinct else "*"
+        aggregates.append(f"count({what}){where} AS c{i}")
+    return aggregates
+
+
+def _refuse_unreadable(daily: pd.DataFrame, timestamp: str, unit: str) -> None:
+    """A DataError naming the first unreadable timestamp (the NULL-day group), if any."""
+    unreadable = daily["day"].isna()
+    if not unreadable.any():
+        return
+    bad = daily[unreadable].iloc[0]
+    what = {
+        "snowflake": "a tweet ID (digits only)",
+        "s": "epoch seconds",
+        "ms": "epoch milliseconds",
+    }.get(unit, "an ISO 8601 timestamp such as 2024-01-31T09:15:00Z")
+    raise DataError(
+        [
+            Failure(
+                str(bad["file"]),
+                None,
+                timestamp,
+                "" if pd.isna(bad["raw"]) else str(bad["raw"]),
+                f"{what} between the years 1800 and 2199 "
+                f"({int(bad['n_rows']):,} rows cannot be read; nothing was counted)",
+            )
+        ]
+    )
 
 
 def _window_day(value: object, option: str) -> pd.Timestamp | None:

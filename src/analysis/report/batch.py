@@ -1,0 +1,163 @@
+"""The batch: plan the runs, reuse cached ones, execute the rest, write the index."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .. import __version__, config
+from .cache import _cached, _previous, cache_key, code_hash, git_commit, hash_files
+from .execute import _run_dask, _run_local, _sigterm_interrupts
+from .folders import claim_reports, remove_leftovers, remove_stale_runs
+from .runs import Run, load_runs, notebook_parameters
+from .site import write_index
+
+
+@dataclass
+class BatchResult:
+    """What a batch did: one record per run, in ``reports.yaml`` order."""
+
+    records: list[dict]
+    index: Path
+    elapsed_s: float
+    counts: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[dict]:
+        """Records of failed runs."""
+        return [r for r in self.records if r["status"] != "ok"]
+
+
+def run_batch(
+    runs: Sequence[Run] | None = None,
+    *,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
+    notebooks_dir: Path | None = None,
+    workers: int | None = None,
+    force: bool = False,
+    show_code: bool = False,
+    scheduler: str | None = None,
+    only: str | None = None,
+    progress: bool = True,
+    kernel: str = "python3",
+    runs_file: Path | None = None,
+) -> BatchResult:
+    """Run every run (or reuse its cached result) and write the index.
+
+    Parameters
+    ----------
+    runs : sequence of Run, optional
+        Default: :func:`load_runs` of ``notebooks/reports.yaml``.
+    data_dir : Path, optional
+        Study folder passed to every notebook (default ``data/processed``).
+    out_dir : Path, optional
+        Report folder (default ``reports``).
+    workers : int, optional
+        Local worker processes (default: one per core).
+    force : bool
+        Rerun runs whose cached result is still valid.
+    show_code : bool
+        Keep code cells in the HTML.
+    scheduler : str, optional
+        ``tcp://HOST:PORT`` of a Dask scheduler: send the runs there instead.
+    only : str, optional
+        Run only runs whose id contains this text; the index still lists the others
+        with their last recorded result.
+    runs_file : Path, optional
+        The runs file ``runs`` came from, recorded in the report folder's marker: the
+        reports of two runs files never share a folder.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` belongs to another runs file, or is a non-empty folder the project
+        did not write; nothing is written then.
+    DataError
+        The study in ``data_dir`` is invalid (checked when any run must be made);
+        nothing is written then.
+    BatchTerminated, KeyboardInterrupt
+        On SIGTERM or Ctrl-C: running runs are ended, finished reports kept and the
+        index written first.
+    """
+    t0 = time.perf_counter()
+    notebooks_dir = Path(notebooks_dir or config.NOTEBOOKS_DIR)
+    runs = (
+        list(runs) if runs is not None else load_runs(notebooks_dir / "reports.yaml", notebooks_dir)
+    )
+    data_dir = Path(data_dir or config.PROCESSED_DATA_DIR).resolve()
+    out_dir = Path(out_dir or config.REPORTS_DIR).resolve()
+    data_hash = hash_files([data_dir, config.MANIFEST_FILE])
+    code = code_hash()
+    provenance = {
+        "git_commit": git_commit(),
+        "package_version": __version__,
+        "data_hash": data_hash[:16],
+        "code_hash": code[:16],
+        "data_dir": str(data_dir),
+    }
+    records: dict[str, dict] = {}
+    specs = []
+    for run in runs:
+        if only and only not in run.run_id:
+            previous = _previous(run, out_dir)
+            if previous:
+                records[run.run_id] = previous
+            continue
+        nb = notebooks_dir / f"{run.notebook}.ipynb"
+        key = cache_key(run, nb, data_hash, code, show_code)
+        hit = None if force else _cached(run, out_dir, key)
+        if hit:
+            records[run.run_id] = hit
+            continue
+        specs.append(
+            {
+                "run": asdict(run),
+                "notebook": str(nb),
+                "out_dir": str(out_dir),
+                "data_dir": str(data_dir),
+                "key": key,
+                "show_code": show_code,
+                "provenance": provenance,
+                "kernel": kernel,
+                "pass_data_dir": "data_dir" in notebook_parameters(nb),
+                "capture_stderr": not scheduler,
+            }
+        )
+    if specs:
+        # An invalid study stops the batch before anything is written (each run would
+        # otherwise fail alone and leave a folder of failed reports).
+        from ..datasets import load_study
+
+        load_study(data_dir, warn=False)
+    ours = claim_reports(out_dir, runs_file)
+    remove_leftovers(out_dir, [run.run_id for run in runs])
+    if ours:
+        remove_stale_runs(out_dir, runs)
+    bar = tqdm(total=len(specs), desc="reports", unit="run", disable=not progress or not specs)
+    counts = {"ok": 0, "failed": 0, "cached": sum(bool(r.get("cached")) for r in records.values())}
+
+    def on_done(record: dict) -> None:
+        records[record["run"]["run_id"]] = record
+        counts["ok" if record["status"] == "ok" else "failed"] += 1
+        bar.set_postfix(ok=counts["ok"], failed=counts["failed"])
+        bar.update()
+        if record["status"] != "ok":
+            tqdm.write(f"failed: {record['run']['run_id']}: {record['error']}")
+
+    with _sigterm_interrupts():  # kept until the index is written
+        try:
+            if scheduler:
+                _run_dask(specs, scheduler, on_done)
+            elif specs:
+                _run_local(specs, workers or os.cpu_count() or 1, on_done)
+        finally:
+            bar.close()
+            ordered = [records[r.run_id] for r in runs if r.run_id in records]
+            index = write_index(ordered, out_dir, provenance)
+    return BatchResult(ordered, index, time.perf_counter() - t0, counts)

@@ -1,0 +1,284 @@
+"""Executing runs: one run (papermill, nbconvert), local worker pools, Dask, signals."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from .._io import (
+    atomic_write,
+)
+from .runs import STATUS_FILE, Run
+
+
+@functools.cache
+def _exporter(show_code: bool):
+    """One nbconvert HTML exporter per worker process (loading its templates is slow)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = not show_code
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    exporter.embed_images = True
+    return exporter
+
+
+def render_html(notebook_path: Path, show_code: bool = False) -> str:
+    """Self-contained HTML of an executed notebook (no script or style from the web)."""
+    import nbformat
+
+    body, _ = _exporter(show_code).from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    # nbconvert links require.js and MathJax from a CDN: drop them so reports read offline.
+    body = re.sub(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", "", body)
+    body = re.sub(r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*>", "", body)
+    # ... and inline scripts that import from the web (mermaid) or only configure MathJax.
+    body = re.sub(
+        r"<script[^>]*>(?:(?!</script>).)*?(?:https?://|MathJax)(?:(?!</script>).)*</script>",
+        "",
+        body,
+        flags=re.S,
+    )
+    return body
+
+
+@contextmanager
+def _stderr_to(path: Path | None) -> Iterator[None]:
+    """Send this process's stderr (and so the kernel's start-up chatter) to a file."""
+    if path is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def execute_run(spec: dict) -> dict:
+    """Execute one run and write its folder; returns its status record.
+
+    ``spec`` holds plain data (so it travels to worker processes and Dask workers):
+    ``run`` (a :class:`Run` as a dict), ``notebook`` (path), ``out_dir``, ``data_dir``,
+    ``key``, ``show_code``, ``provenance``.
+    """
+    import papermill as pm
+
+    # Kernels inherit this process's environment; a headless MPLBACKEND (the Makefile
+    # exports Agg) would make plt.show() draw nothing, so reports would lose every
+    # figure. Runs execute in worker processes, so setting it here touches nothing else.
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
+    run = Run(**{**spec["run"], "inputs": tuple(spec["run"].get("inputs", ()))})
+    folder = run.folder(Path(spec["out_dir"]))
+    folder.mkdir(parents=True, exist_ok=True)
+    results_tmp = folder / ".results.json.partial"
+    results_tmp.unlink(missing_ok=True)
+    nb_out = folder / "notebook.ipynb"
+    tmp_nb = folder / ".partial.ipynb"
+    params = {**run.parameters, "results_path": str(results_tmp)}
+    if spec.get("pass_data_dir", True):
+        params["data_dir"] = spec["data_dir"]
+    start = time.perf_counter()
+    status, error = "ok", ""
+    try:
+        with _stderr_to(folder / "kernel.log" if spec.get("capture_stderr") else None):
+            pm.execute_notebook(
+                spec["notebook"],
+                str(tmp_nb),
+                parameters=params,
+                cwd=str(folder),
+                kernel_name=spec.get("kernel", "python3"),
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+            )
+    except Exception as exc:  # papermill raises many kinds; all end the run as failed
+        status = "failed"
+        ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
+        error = (f"{ename}: {evalue}".strip().splitlines() or [type(exc).__name__])[-1][:500]
+    duration = time.perf_counter() - start
+    headlines: dict = {}
+    if tmp_nb.exists():
+        os.replace(tmp_nb, nb_out)
+        try:
+            page = render_html(nb_out, spec.get("show_code", False))
+            atomic_write(folder / "report.html", lambda p: p.write_text(page, encoding="utf-8"))
+        except Exception:  # a notebook that cannot be rendered is a failed run
+            status, error = (
+                "failed",
+                "rendering HTML failed: " + traceback.format_exc().strip().splitlines()[-1],
+            )
+    elif status == "ok":
+        status, error = "failed", "papermill wrote no notebook"
+    if status == "ok" and results_tmp.exists():
+        headlines = json.loads(results_tmp.read_text(encoding="utf-8"))
+        os.replace(results_tmp, folder / "results.json")
+    results_tmp.unlink(missing_ok=True)
+    record = {
+        "run": asdict(run),
+        "status": status,
+        "error": error,
+        "duration_s": round(duration, 2),
+        "key": spec["key"] if status == "ok" else "",
+        "headlines": headlines,
+        "provenance": {**spec["provenance"], "parameters": run.parameters},
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    atomic_write(
+        folder / STATUS_FILE, lambda p: p.write_text(json.dumps(record, indent=2, default=str))
+    )
+    return record
+
+
+class BatchTerminated(KeyboardInterrupt):
+    """The batch received SIGTERM: it stops like an interrupt (index written, workers ended)."""
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into :class:`BatchTerminated` while the batch runs (main thread only)."""
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def handler(signum, frame):
+            # the first TERM stops the batch; later ones (``timeout`` sends a second)
+            # must not kill the clean-up that writes the index
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            raise BatchTerminated()
+
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Worker start-up: be killed when the batch process dies, however it dies.
+
+    Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG)``) reaches a worker even when
+    the batch is killed with SIGKILL and can run no clean-up; the notebook kernel of a
+    worker notices its parent is gone and exits by itself (ipykernel's parent poller).
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the batch's own clean-up must do
+        pass
+    if os.getppid() != parent:  # the batch died before the signal was armed
+        os._exit(1)
+
+
+def _run_pool(specs: list[dict], workers: int, on_done: Callable[[dict], None]) -> list[dict]:
+    """Run ``specs`` in one pool; return those lost because a worker of the pool died."""
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, min(workers, len(specs))),
+        initializer=_die_with,
+        initargs=(os.getpid(),),
+    )
+    lost = []
+    try:
+        futures = {pool.submit(execute_run, s): s for s in specs}
+        for fut in as_completed(futures):
+            try:
+                on_done(fut.result())
+            except BrokenProcessPool:
+                lost.append(futures[fut])
+    except KeyboardInterrupt:
+        _stop(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    return lost
+
+
+def _run_local(specs: list[dict], workers: int, on_done: Callable[[dict], None]) -> None:
+    """Run every spec on local worker processes.
+
+    A worker that dies (killed, out of memory) breaks its whole pool, so the runs it
+    took down with it are retried, each alone in a fresh one-worker pool: a run that
+    kills its worker again fails by itself and cannot take another run with it.
+    """
+    for spec in _run_pool(specs, workers, on_done):
+        if _run_pool([spec], 1, on_done):
+            on_done(_died(spec))
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Ctrl-C: start no further run and end the running ones now.
+
+    Without this, leaving the pool waits for every queued run (a worker survives the
+    interrupt of its run and takes the next one). A killed run leaves only temporary
+    files, which the next batch removes; finished reports are complete files.
+    """
+    processes = list(getattr(pool, "_processes", {}).values())  # CPython keeps them here
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+
+
+def _died(spec: dict, error: str = "the worker process running it died (killed?)") -> dict:
+    """The failed record (written to the run's folder) of a run that returned nothing."""
+    run = spec["run"]
+    record = {
+        "run": run,
+        "status": "failed",
+        "error": error,
+        "duration_s": 0.0,
+        "key": "",
+        "headlines": {},
+        "provenance": spec["provenance"],
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    folder = Path(spec["out_dir"]) / "runs" / run["run_id"]
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(
+        folder / STATUS_FILE, lambda p: p.write_text(json.dumps(record, indent=2, default=str))
+    )
+    return record
+
+
+def _run_dask(specs: list[dict], scheduler: str, on_done: Callable[[dict], None]) -> None:
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    with Client(scheduler) as client:
+        futures = client.map(
+            execute_run, specs, pure=False, key=[f"run-{s['run']['run_id']}" for s in specs]
+        )
+        for fut in dask_completed(futures):
+            spec = specs[futures.index(fut)]
+            try:
+                record = fut.result()
+            except Exception as exc:  # the task raised, or its worker was lost
+                reason = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
+                record = _died(spec, f"the Dask task failed ({reason})")
+            on_done(record)

@@ -17,6 +17,7 @@ from analysis.event_study import (
     leads_lags,
     leads_lags_design,
     placebo_test,
+    stacked_event_study,
 )
 from analysis.simulate import simulate_study
 
@@ -53,13 +54,13 @@ def test_leads_lags_match_statsmodels_with_explicit_fixed_effects():
     tidy = res.tidy()
     assert list(tidy.columns) == [
         "term",
-        "tau",
         "estimate",
         "std_error",
         "statistic",
         "p_value",
         "conf_low",
         "conf_high",
+        "tau",
     ]
     assert res.spec["vcov"].startswith("cluster by case_id") and res.n_clusters == 12
     # intervals and p-values use t with G − 1 degrees of freedom (few clusters)
@@ -104,7 +105,7 @@ def test_placebo_p_values_are_uniform_under_the_null():
 
 def test_placebo_detects_a_real_effect_and_records_its_seed():
     res = placebo_test(simulate_study(30, patterns="followed", seed=4).study, n_draws=299, seed=9)
-    tidy = res.tidy().set_index("statistic")
+    tidy = res.tidy().set_index("term")
     assert tidy.loc["post_vs_pre", "p_value"] == 1 / 300
     assert tidy.loc["pre_vs_base", "p_value"] > 0.01
     assert res.seed == 9 and res.n_draws == 299 and len(res.null) == 299
@@ -195,3 +196,32 @@ def test_contaminated_windows_are_counted_and_can_be_dropped():
         busy, window=7, baseline_days=14, n_boot=0, drop_contaminated=True
     )
     assert dropped.spec["n_stacks"] == 15
+
+
+def test_every_estimator_returns_the_one_result_shape_and_etable_takes_them_all():
+    """leads and lags, stacked study, placebo test, a segmented regression and a
+    counterfactual all give ``tidy()`` starting with the shared columns (issue 17)."""
+    from analysis.its import counterfactual, segmented_regression
+    from analysis.results import TIDY_COLUMNS, Tidy, etable
+
+    study = simulate_study(12, patterns="followed", seed=3).study
+    series = study.activity[study.activity["campaign_id"] == study.activity["campaign_id"][0]]
+    series = series.set_index("date")["value"]
+    t0 = series.index[len(series) // 2]
+    results = [
+        leads_lags(study, window=7, n_boot=0),
+        stacked_event_study(study, window=7, n_boot=0),
+        placebo_test(study, n_draws=49, seed=1),
+        segmented_regression(series, t0, pre_days=60, post_days=60),
+        counterfactual(series, t0, pre_days=90, post_days=28, seed=1),
+    ]
+    for r in results:
+        assert isinstance(r, Tidy)
+        assert tuple(r.tidy().columns[: len(TIDY_COLUMNS)]) == TIDY_COLUMNS, type(r)
+    table = etable(results)
+    assert table.shape[1] == len(results) and "tau=0" in table.index
+    assert "cumulative_effect" in table.index and "post_vs_pre" in table.index
+    ll = results[0]
+    crit = stats.t.ppf(0.975, ll.n_clusters - 1)  # the same t(G-1) intervals as before
+    tidy = ll.tidy()
+    assert np.allclose(tidy["conf_high"] - tidy["estimate"], crit * tidy["std_error"])

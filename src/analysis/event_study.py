@@ -25,6 +25,7 @@ from scipy import stats
 
 from ._numeric import quiet
 from .align import EventWindows, Normalisation, SeriesBank, event_windows, normalise_windows
+from .results import ModelResult
 from .study import Study
 
 
@@ -132,53 +133,45 @@ def event_time_curves(
 
 
 @dataclass(frozen=True)
-class LeadsLagsResult:
-    """A leads-and-lags regression and its answers.
+class LeadsLagsResult(ModelResult):
+    """A leads-and-lags regression (a :class:`~analysis.results.ModelResult`) and its tests.
+
+    ``params``/``bse`` are the coefficients and cluster-robust standard errors of the
+    τ dummies; ``tidy()`` gives t(G − 1) tests and intervals (``dist="t"``,
+    ``df_resid = G − 1``) and a ``tau`` column, and :func:`~analysis.results.etable`
+    takes it like any model.
 
     Attributes
     ----------
-    params, bse : pandas.Series
-        Coefficients and cluster-robust standard errors of the τ dummies.
-    pvalues : pandas.Series
-    conf_int : pandas.DataFrame
-    nobs : int
-        Observed (window row, day) cells used.
     n_clusters : int
+        Cases (clusters) G.
     pre_test, post_test : dict
         Single-restriction tests: the mean pre-event coefficient = 0 ("preceded"), the
         mean post-event coefficient = the mean pre-event one ("followed"):
         ``estimate``, ``std_error``, ``statistic``, ``df`` (G − 1), ``p_value`` (t),
         ``p_boot`` (wild cluster bootstrap), ``n_boot``, ``weights``.
-    spec : dict
-        The exact specification.
     """
 
-    params: pd.Series
-    bse: pd.Series
-    pvalues: pd.Series
-    conf_int: pd.DataFrame
-    nobs: int
-    n_clusters: int
-    pre_test: dict
-    post_test: dict
-    spec: dict = field(default_factory=dict)
+    n_clusters: int = 0
+    pre_test: dict = field(default_factory=dict)
+    post_test: dict = field(default_factory=dict)
 
     def tidy(self) -> pd.DataFrame:
-        """One row per τ: ``term``, ``tau``, ``estimate``, ``std_error``, ``statistic``,
-        ``p_value``, ``conf_low``, ``conf_high``."""
-        tau = np.array([int(t.split("=")[1]) for t in self.params.index])
-        return pd.DataFrame(
-            {
-                "term": self.params.index,
-                "tau": tau,
-                "estimate": self.params.to_numpy(),
-                "std_error": self.bse.to_numpy(),
-                "statistic": (self.params / self.bse).to_numpy(),
-                "p_value": self.pvalues.to_numpy(),
-                "conf_low": self.conf_int.iloc[:, 0].to_numpy(),
-                "conf_high": self.conf_int.iloc[:, 1].to_numpy(),
-            }
-        )
+        """One row per τ: ``term``, ``estimate``, ``std_error``, ``statistic``,
+        ``p_value``, ``conf_low``, ``conf_high`` (t with G − 1 df) and ``tau``."""
+        out = super().tidy()
+        out["tau"] = [int(t.split("=")[1]) for t in out["term"]]
+        return out
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """p-values by term (t with G − 1 df)."""
+        return self.tidy().set_index("term")["p_value"]
+
+    @property
+    def conf_int(self) -> pd.DataFrame:
+        """``conf_low``/``conf_high`` by term."""
+        return self.tidy().set_index("term")[["conf_low", "conf_high"]]
 
 
 def leads_lags_design(
@@ -290,16 +283,19 @@ def _fit_event_time(
     post = [n for n in names if int(n.split("=")[1]) >= 0]
     w_pre = {n: 1 / len(pre) for n in pre}
     w_diff = {**{n: -1 / len(pre) for n in pre}, **{n: 1 / len(post) for n in post}}
+    n_clusters = int(clusters.max() + 1)
     return LeadsLagsResult(
+        name=spec.get("model", "leads and lags"),
         params=fit.params,
         bse=fit.bse,
-        pvalues=fit.pvalues,
-        conf_int=fit.conf_int(1 - level),
         nobs=int(fit.nobs),
-        n_clusters=int(clusters.max() + 1),
+        spec=spec,
+        level=level,
+        dist="t",
+        df_resid=n_clusters - 1,
+        n_clusters=n_clusters,
         pre_test=_one_restriction(fit, Xd, yd, clusters, w_pre, n_boot, seed),
         post_test=_one_restriction(fit, Xd, yd, clusters, w_diff, n_boot, seed + 1),
-        spec=spec,
     )
 
 
@@ -382,22 +378,32 @@ class PlaceboResult:
     n_draws: int
 
     def tidy(self) -> pd.DataFrame:
-        """One row per statistic: observed value, placebo mean and SD, p-value."""
-        return pd.DataFrame(
-            [
+        """One row per statistic (``term``): the observed value (``estimate``), the SD of
+        its placebo distribution (``std_error``), ``statistic`` = (observed − placebo
+        mean) / placebo SD, the permutation ``p_value`` and the placebo 2.5 % and 97.5 %
+        quantiles (``conf_low``/``conf_high``: the band a date with no event falls in),
+        then ``placebo_mean``, ``n_rows``, ``n_draws``, ``seed``."""
+        rows = []
+        for k in ("pre_vs_base", "post_vs_pre"):
+            null = self.null[k]
+            sd = float(null.std(ddof=1))
+            mean = float(null.mean())
+            rows.append(
                 {
-                    "statistic": k,
-                    "observed": self.observed[k],
-                    "placebo_mean": float(self.null[k].mean()),
-                    "placebo_sd": float(self.null[k].std(ddof=1)),
+                    "term": k,
+                    "estimate": self.observed[k],
+                    "std_error": sd,
+                    "statistic": (self.observed[k] - mean) / sd if sd > 0 else np.nan,
                     "p_value": self.p_values[k],
+                    "conf_low": float(null.quantile(0.025)),
+                    "conf_high": float(null.quantile(0.975)),
+                    "placebo_mean": mean,
                     "n_rows": self.n_rows,
                     "n_draws": self.n_draws,
                     "seed": self.seed,
                 }
-                for k in ("pre_vs_base", "post_vs_pre")
-            ]
-        )
+            )
+        return pd.DataFrame(rows)
 
 
 def _pre_post_stats(

@@ -246,6 +246,33 @@ class ImpactResult:
     spec: dict = field(default_factory=dict)
     seed: int = 0
 
+    def tidy(self) -> pd.DataFrame:
+        """The headline numbers in the shape every result shares.
+
+        Rows (``term``): ``cumulative_effect`` (observed minus forecast over the post
+        days, series unit), ``ratio`` (observed / forecast total) and ``relative``
+        (ratio − 1). ``estimate`` is the median of the simulated paths, ``conf_low``/
+        ``conf_high`` their quantiles and ``p_value`` the two-sided tail share; a
+        simulation gives no standard error, so ``std_error`` and ``statistic`` are NaN.
+        """
+        c = self.cumulative
+        rows = [
+            ("cumulative_effect", c["effect"], c["conf_low"], c["conf_high"]),
+            ("ratio", c.get("ratio"), c.get("ratio_low"), c.get("ratio_high")),
+            ("relative", c.get("relative"), c.get("relative_low"), c.get("relative_high")),
+        ]
+        return pd.DataFrame(
+            {
+                "term": [r[0] for r in rows],
+                "estimate": [r[1] for r in rows],
+                "std_error": np.nan,
+                "statistic": np.nan,
+                "p_value": c.get("p_value", np.nan),
+                "conf_low": [r[2] for r in rows],
+                "conf_high": [r[3] for r in rows],
+            }
+        ).astype({"estimate": float, "conf_low": float, "conf_high": float})
+
 
 def _training_cautions(
     series: pd.Series, y_pre: pd.Series, t0: pd.Timestamp, pre_days: int

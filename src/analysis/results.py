@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -88,14 +89,35 @@ def _stars(p: float) -> str:
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
-def etable(
-    results: Sequence[ModelResult], *, digits: int = 3, exponentiate: bool = False
-) -> pd.DataFrame:
+#: The columns every result's ``tidy()`` starts with (pyfixest's and broom's names).
+TIDY_COLUMNS: tuple[str, ...] = (
+    "term",
+    "estimate",
+    "std_error",
+    "statistic",
+    "p_value",
+    "conf_low",
+    "conf_high",
+)
+
+
+@runtime_checkable
+class Tidy(Protocol):
+    """Anything with a ``tidy()`` table starting with :data:`TIDY_COLUMNS`: every
+    estimator of the package returns one (models, leads and lags, placebo tests,
+    counterfactuals)."""
+
+    def tidy(self) -> pd.DataFrame: ...
+
+
+def etable(results: Sequence[Tidy], *, digits: int = 3, exponentiate: bool = False) -> pd.DataFrame:
     """Line several results up: one column per model, ``estimate (se)`` per term.
 
     Parameters
     ----------
-    results : sequence of ModelResult
+    results : sequence of results with ``tidy()``
+        A :class:`ModelResult` (or subclass) gives its name, ``N`` and ``vcov``; any
+        other result is named by its class and position.
     digits : int
     exponentiate : bool
         Show ``exp(estimate)`` (odds or hazard ratios) instead of the coefficient; the
@@ -106,23 +128,25 @@ def etable(
     pandas.DataFrame
         Index: terms in first-seen order, then ``N`` and ``vcov``; columns: model names.
     """
+    tidies = [r.tidy().set_index("term") for r in results]
     terms: list[str] = []
-    for r in results:
-        terms += [t for t in r.params.index if t not in terms]
+    for tidy in tidies:
+        terms += [t for t in tidy.index if t not in terms]
     table = {}
-    for r in results:
-        tidy = r.tidy().set_index("term")
+    for i, (r, tidy) in enumerate(zip(results, tidies, strict=True), start=1):
         col = {}
         for t in terms:
             if t in tidy.index:
                 row = tidy.loc[t]
                 value = np.exp(row["estimate"]) if exponentiate else row["estimate"]
-                col[t] = (
-                    f"{value:.{digits}f}{_stars(row['p_value'])} ({row['std_error']:.{digits}f})"
-                )
+                se = row["std_error"]
+                bracket = f" ({se:.{digits}f})" if np.isfinite(se) else ""
+                p = row["p_value"]
+                stars = _stars(p) if np.isfinite(p) else ""
+                col[t] = f"{value:.{digits}f}{stars}{bracket}"
             else:
                 col[t] = ""
-        col["N"] = str(r.nobs)
-        col["vcov"] = str(r.spec.get("vcov", ""))
-        table[r.name] = col
+        col["N"] = str(getattr(r, "nobs", ""))
+        col["vcov"] = str(getattr(r, "spec", {}).get("vcov", ""))
+        table[getattr(r, "name", "") or f"({i}) {type(r).__name__}"] = col
     return pd.DataFrame(table, index=[*terms, "N", "vcov"])

@@ -77,3 +77,18 @@ def test_bad_input_writes_nothing(bad, tmp_path, capsys):
     assert not out.exists() and list(tmp_path.glob("*.tmp")) == []
     assert (_snapshot(config.PROCESSED_DATA_DIR), _snapshot(config.REPORTS_DIR)) == before
     assert "nothing was written" in capsys.readouterr().err
+
+
+def test_a_hidden_first_sheet_is_not_the_table_and_excel_month_dates_keep_their_month(tmp_path):
+    by_file = {c["file"]: c for c in CASES}
+    folder = _study_with(by_file["73_activity_xlsx_hidden_first_sheet.xlsx"], tmp_path / "a")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = load_study(folder)
+    assert 999 not in set(study.activity["value"])  # the visible sheet's counts
+    folder = _study_with(by_file["75_events_xlsx_month_as_date.xlsx"], tmp_path / "b")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        events = load_study(folder).legal_events.set_index("case_id")
+    assert events.loc["new_law", "date_precision"] == "month"
+    assert events.loc["new_law", "event_id"] == "new_law:2024-05:bill_passed"

@@ -138,6 +138,13 @@ def test_timing_for_one_case_and_bad_options_get_one_line(minimal_dir, capsys):
         assert f"argument {option}" in err and "Traceback" not in err
 
 
+def _list_series(study, *ids: str) -> None:
+    """Add campaigns rows, as a user does before counting a new series into a study."""
+    campaigns = study / "campaigns.csv"
+    row = ",{0},posts,posts,posts per day,an archive,CC0-1.0,supporting\n"
+    campaigns.write_text(campaigns.read_text() + "".join(i + row.format(i) for i in ids))
+
+
 def _ingest(posts, out, campaign="free_ana", start="2024-01-01", end="2024-01-03"):
     return main(
         [
@@ -161,6 +168,9 @@ def test_ingest_into_a_study_table_keeps_every_other_series_and_day(minimal_dir,
     posts.write_text("created_at\n2024-02-01T10:00:00Z\n2024-02-01T11:00:00Z\n")
     table = minimal_dir / "campaign_activity.csv"
     before = pd.read_csv(table)
+    assert _ingest(posts, table, "free_ana_posts", "2024-02-01", "2024-02-02") == 2  # unlisted
+    assert pd.read_csv(table).equals(before)
+    _list_series(minimal_dir, "free_ana_posts")
     assert _ingest(posts, table, "free_ana_posts", "2024-02-01", "2024-02-02") == 0
     assert _ingest(posts, table, "free_ana_posts", "2024-02-01", "2024-02-02") == 0  # rerun
     after = pd.read_csv(table)
@@ -229,6 +239,7 @@ def test_ingest_refuses_a_workbook_with_other_sheets_and_keeps_file_modes(minima
     assert _ingest(posts, book, "posts", "2024-02-01", "2024-02-01") == 2
     assert book.read_bytes() == before
     table = minimal_dir / "campaign_activity.csv"
+    _list_series(minimal_dir, "posts")
     table.chmod(0o640)
     assert _ingest(posts, table, "posts", "2024-02-01", "2024-02-01") == 0
     assert table.stat().st_mode & 0o777 == 0o640
@@ -238,6 +249,7 @@ def test_two_ingests_into_one_table_at_once_keep_both(minimal_dir, tmp_path):
     posts = tmp_path / "posts.csv"
     posts.write_text("created_at\n" + "2024-02-01T10:00:00Z\n" * 50)
     table = minimal_dir / "campaign_activity.csv"
+    _list_series(minimal_dir, "c_one", "c_two", "c_three")
     procs = [
         subprocess.Popen(
             [

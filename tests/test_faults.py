@@ -250,6 +250,10 @@ def test_ingest_killed_at_random_leaves_the_old_table_or_the_new_one(minimal_dir
     posts = tmp_path / "posts.csv"
     posts.write_text("created_at\n" + "2024-02-01T10:00:00Z\n" * 2000)
     table = minimal_dir / "campaign_activity.csv"
+    campaigns = minimal_dir / "campaigns.csv"
+    campaigns.write_text(
+        campaigns.read_text() + "posts,posts,posts,posts,posts per day,archive,CC0-1.0,supporting\n"
+    )
     old = table.read_bytes()
     cmd = [sys.executable, "-m", "analysis", "ingest", str(posts), "--campaign", "posts"]
     cmd += ["--start", "2024-02-01", "--end", "2024-02-03", "--out", str(table)]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import __version__, config
-from .errors import DataError, DataWarning, OutputError
+from .errors import DataError, DataWarning, Failure, OutputError
 
 EXIT_DATA_ERROR = 2
 
@@ -31,14 +31,15 @@ def _bounded(kind: type, low: float, high: float):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
         if not (low <= value <= high):  # also refuses nan
-            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}…{high:g}")
+            lo, hi = (f"{low:,}", f"{high:,}") if kind is int else (f"{low:g}", f"{high:g}")
+            raise argparse.ArgumentTypeError(f"{text} is outside {lo}…{hi}")
         return value
 
     return parse
 
 
 def _day(text: str) -> str:
-    """An argparse type: a calendar day written ``YYYY-MM-DD`` between 1800 and 2199."""
+    """An argparse type: a calendar day written ``YYYY-MM-DD`` between 1900 and 2099."""
     import datetime as dt
 
     try:
@@ -47,20 +48,34 @@ def _day(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day that exists") from None
     if day is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day written YYYY-MM-DD")
-    if not 1800 <= day.year <= 2199:
-        raise argparse.ArgumentTypeError(f"{text} is not between 1800 and 2199")
+    if not 1900 <= day.year <= 2099:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1900-01-01 and 2099-12-31")
     return text
 
 
 def _size(text: str) -> str:
-    """An argparse type: a memory size such as ``300MB``."""
-    from .ingest import parse_size
+    """An argparse type: a memory size such as ``300MB``, between 10MB and 1PB."""
+    from .ingest import memory_bytes
 
     try:
-        if parse_size(text) < 10_000_000:
-            raise argparse.ArgumentTypeError(f"{text!r} is below 10MB, too little to count in")
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 300MB") from None
+        memory_bytes(text, "--memory-limit")
+    except DataError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected {err.failures[0].expected}") from None
+    return text
+
+
+def _text(text: str) -> str:
+    """An argparse type for every other option: text, not empty (an unset shell
+    variable would otherwise mean "all posts" or "the current folder")."""
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError("is empty" if not text.strip() else "holds a NUL byte")
+    return text
+
+
+def _scheduler(text: str) -> str:
+    """An argparse type: ``tcp://HOST:PORT`` of a Dask scheduler."""
+    if not re.fullmatch(r"(tcp|tls)://[A-Za-z0-9.\-\[\]:]+:\d{1,5}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not tcp://HOST:PORT")
     return text
 
 
@@ -157,6 +172,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_unlisted_campaign(out: Path, campaign: str) -> None:
+    """Counts added to a study folder need their series listed in its campaigns table."""
+    from .datasets import find_table, read_raw, refuse_derived
+
+    refuse_derived(out.parent, "--out")  # data/processed first: prepare rebuilds it
+    try:
+        table = find_table(out.parent, "campaigns")
+        listed = set(read_raw(table)["campaign_id"].astype(str).str.strip())
+    except (DataError, KeyError, OSError):
+        return  # not a study folder (or an unreadable table, which validate reports)
+    if campaign not in listed:
+        raise DataError(
+            [
+                Failure(
+                    "--campaign",
+                    None,
+                    None,
+                    campaign,
+                    f"a campaign_id listed in {table} (add its row first: label, platform, "
+                    "metric, unit, source, license), or an --out outside a study folder",
+                )
+            ]
+        )
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .datasets import update_activity
     from .ingest import count_posts
@@ -171,6 +211,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         from .connectors import _refuse_bundled_id
 
         _refuse_bundled_id(args.campaign)
+    _refuse_unlisted_campaign(out, args.campaign)
     campaigns = {args.campaign: args.term} if args.term else args.campaign
     daily = count_posts(
         [Path(p) for p in args.paths],
@@ -184,7 +225,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         end=args.end,
         memory_limit=args.memory_limit,
     )
-    update_activity(Path(args.out), daily, what="--out")
+    with warnings.catch_warnings(record=True) as caught:  # said in one line each
+        warnings.simplefilter("always", DataWarning)
+        update_activity(Path(args.out), daily, what="--out")
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     observed = int(daily["value"].notna().sum())
     print(
         f"wrote {args.out}: {observed} days, {int(daily['value'].sum())} posts for {args.campaign}"
@@ -329,11 +374,17 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             )
         else:
             if not args.file:
-                raise c.FetchError(
-                    "google-trends needs --file (a CSV exported from trends.google.com)"
+                print(
+                    "fetch google-trends: --file is needed (a CSV exported from trends.google.com)",
+                    file=sys.stderr,
                 )
+                return EXIT_DATA_ERROR
             series = c.import_google_trends(
-                args.campaign, Path(args.file), args.query[0] if args.query else None
+                args.campaign,
+                Path(args.file),
+                args.query[0] if args.query else None,
+                start=args.start,
+                end=args.end,
             )
     except c.FetchError as exc:
         print(f"fetch {args.source}: {exc}", file=sys.stderr)
@@ -546,7 +597,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="bootstrap replicates for the stability (default: %(default)s)",
     )
     p.add_argument(
-        "--seed", type=int, default=d.seed, help="bootstrap seed, recorded (default: %(default)s)"
+        "--seed",
+        type=_bounded(int, 0, 2**32 - 1),
+        default=d.seed,
+        help="bootstrap seed, recorded (default: %(default)s)",
     )
     p.add_argument(
         "--no-incidents",
@@ -596,7 +650,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="rerun runs whose cached result is still valid"
     )
     p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
-    p.add_argument("--scheduler", help="tcp://HOST:PORT of a Dask scheduler to run on instead")
+    p.add_argument(
+        "--scheduler", type=_scheduler, help="tcp://HOST:PORT of a Dask scheduler to run on instead"
+    )
     p.add_argument("--only", help="run only runs whose id contains this text")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_report)
@@ -639,6 +695,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--refresh", action="store_true", help="ignore cached replies and ask the service again"
     )
     p.set_defaults(func=cmd_fetch)
+    for command in sub.choices.values():  # every other text option: not empty
+        for action in command._actions:
+            if action.type is None and action.nargs != 0 and action.dest != "help":
+                action.type = _text
     return parser
 
 

@@ -63,7 +63,7 @@ from .datasets import (
     write_table,
 )
 from .errors import DataError, Failure, OutputError
-from .schema import SLUG_EXPECTED, SLUG_RE
+from .schema import FIRST_DAY, LAST_DAY, SLUG_EXPECTED, SLUG_RE
 
 WIKIMEDIA_PAGEVIEWS = "https://wikimedia.org/api/rest_v1/metrics/pageviews/per-article"
 PAGEVIEWS_START = pd.Timestamp("2015-07-01")
@@ -549,7 +549,7 @@ def read_google_trends(text: str, column: str | None = None) -> tuple[pd.Series,
         raise FetchError(f"unreadable values in the export: {sorted(set(bad))[:5]}")
     fmt = "%Y-%m-%d" if granularity != "month" else "%Y-%m"
     dates = pd.to_datetime(frame[frame.columns[0]], format=fmt, errors="coerce")
-    if dates.isna().any() or not dates.between("1800-01-01", "2199-12-31").all():
+    if dates.isna().any() or not dates.between(FIRST_DAY, LAST_DAY).all():
         first = frame[frame.columns[0]][dates.isna()].iloc[0] if dates.isna().any() else ""
         raise FetchError(f"unreadable date {first!r} in the export (expected {fmt})")
     if dates.duplicated().any():
@@ -557,8 +557,18 @@ def read_google_trends(text: str, column: str | None = None) -> tuple[pd.Series,
     return pd.Series(values.to_numpy(), index=dates), granularity, match[0]
 
 
-def import_google_trends(campaign_id: str, path: Path, query: str | None = None) -> Series:
-    """A campaign series from a Google Trends CSV export (weekly rows on their first day)."""
+def import_google_trends(
+    campaign_id: str,
+    path: Path,
+    query: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> Series:
+    """A campaign series from a Google Trends CSV export (weekly rows on their first day).
+
+    ``start``/``end`` (``YYYY-MM-DD``, optional) keep only the rows inside that window.
+    Raises :class:`~analysis.errors.DataError` when no row is left.
+    """
     try:
         if Path(path).stat().st_size > 64_000_000:
             raise DataError(
@@ -577,6 +587,13 @@ def import_google_trends(campaign_id: str, path: Path, query: str | None = None)
         raise DataError(
             [Failure(str(path), None, None, "", f"a Google Trends CSV export ({exc})")]
         ) from exc
+    if start or end:
+        days = _days(start or FIRST_DAY, end or LAST_DAY)
+        values = values[(values.index >= days[0]) & (values.index <= days[-1])]
+    if values.empty:
+        raise DataError(
+            [Failure(str(path), None, None, "", "an export with rows (inside --start..--end)")]
+        )
     frame = _frame(campaign_id, pd.DatetimeIndex(values.index), values.to_numpy())
     campaign = {
         "label": f"Google Trends: {column}",

@@ -41,7 +41,18 @@ from ._io import (
     write_marker,
 )
 from .errors import DataError, DataWarning, Failure, OutputError
-from .schema import NULLABLE, OPTIONAL_DAYS, OPTIONAL_DEFAULTS, REQUIRED, TABLES, check_table
+from .schema import (
+    DATE_RANGE_EXPECTED,
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_VALUE,
+    NULLABLE,
+    OPTIONAL_DAYS,
+    OPTIONAL_DEFAULTS,
+    REQUIRED,
+    TABLES,
+    check_table,
+)
 from .study import (  # re-exported: the study model used to live here
     Study,
     case_campaign_links,
@@ -99,10 +110,8 @@ _EVENT_DATE_RES = {
 }
 DAY_EXPECTED = "a calendar day written YYYY-MM-DD (UTC)"
 
-#: Dates the contract accepts: legal history since 1800, nothing past 2199 (pandas'
-#: nanosecond timestamps end in 2262; a year 1 or 9999 is a typo or a placeholder).
-DATE_MIN, DATE_MAX = pd.Timestamp("1800-01-01"), pd.Timestamp("2199-12-31")
-RANGE_EXPECTED = "a date between 1800-01-01 and 2199-12-31"
+DATE_MIN, DATE_MAX = pd.Timestamp(FIRST_DAY), pd.Timestamp(LAST_DAY)
+RANGE_EXPECTED = DATE_RANGE_EXPECTED
 
 
 def _drop_out_of_range(
@@ -169,18 +178,22 @@ def read_raw(path: Path) -> pd.DataFrame:
         try:
             return pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many types
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
             raise DataError(
-                [Failure(str(path), None, None, "", f"a Parquet file ({exc})")]
+                [Failure(str(path), None, None, "", f"a Parquet file ({first})")]
             ) from exc
     if suffix == ".xlsx":
         try:
-            frame = pd.read_excel(path, dtype=object, engine="openpyxl")
-            formulas = _excel_formulas(path)
+            sheet, header, formulas = _excel_formulas(path)
+            frame = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
+        except DataError:
+            raise
         except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(
-                [Failure(str(path), None, None, "", f"an .xlsx workbook ({exc})")]
+                [Failure(str(path), None, None, "", f"an .xlsx workbook ({first})")]
             ) from exc
-        failures = []
+        failures = _excel_header(str(path), header)
         for row, column, text, kind in formulas:
             if kind == "e" and text.upper() == "#N/A" and row - 2 < len(frame):
                 frame.at[row - 2, column] = "#N/A"
@@ -239,8 +252,35 @@ def _refuse_huge(path: Path) -> None:
         )
 
 
-def _excel_formulas(path: Path) -> list[tuple[int, str, str, str]]:
-    """(row, column name, text, kind) of every formula (``f``) and error (``e``) cell.
+def _excel_header(file: str, header: list[str]) -> list[Failure]:
+    """Failures of a header row that pandas would silently mend: an empty name before a
+    named column (pandas calls it ``Unnamed: 2``) and a name used twice (``value.1``)."""
+    failures = []
+    names = [h.strip() for h in header]
+    last = max((i for i, h in enumerate(names) if h), default=-1)
+    for i, name in enumerate(names[: last + 1]):
+        letter = _column_letter(i)
+        if not name:
+            failures.append(
+                Failure(file, 1, f"column {letter}", "", "a name for every column in row 1")
+            )
+        elif names.index(name) != i:
+            failures.append(Failure(file, 1, name, name, "each column name once in the header row"))
+    return failures
+
+
+def _column_letter(i: int) -> str:
+    letters = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+def _excel_formulas(path: Path) -> tuple[str, list[str], list[tuple[int, str, str, str]]]:
+    """The sheet read (the first *visible* one), its header row, and (row, column name,
+    text, kind) of every formula (``f``) and error (``e``) cell on it.
 
     pandas reads a formula's cached result, which is empty when the workbook was written
     by a program that does not compute formulas, and reads an error value such as
@@ -250,19 +290,23 @@ def _excel_formulas(path: Path) -> list[tuple[int, str, str, str]]:
     """
     from openpyxl import load_workbook
 
-    sheet = load_workbook(path, read_only=True, data_only=False).worksheets[0]
+    book = load_workbook(path, read_only=True, data_only=False)
+    visible = [ws for ws in book.worksheets if ws.sheet_state == "visible"]
+    if not visible:
+        raise DataError([Failure(str(path), None, None, "", "a workbook with a visible sheet")])
+    sheet = visible[0]  # a hidden first sheet (old numbers, lookups) is not the table
     found = []
     header: list[str] = []
     for r, row in enumerate(sheet.iter_rows(), start=1):
         if r == 1:
-            header = [str(cell.value) for cell in row]
+            header = ["" if cell.value is None else str(cell.value) for cell in row]
             continue
         for c, cell in enumerate(row):
             kind = getattr(cell, "data_type", None)
             if kind == "f" or kind == "e":  # text starting with '=' is fine
                 name = header[c] if c < len(header) else f"column {c + 1}"
                 found.append((r, name, str(cell.value), kind))
-    return found
+    return sheet.title, header, found
 
 
 def _excel_cell(value: object) -> object:
@@ -508,6 +552,14 @@ def _parse_event_dates(
         precision_from_text = pd.Series(pd.NA, index=raw.index, dtype="object")
         for prec, pattern in _EVENT_DATE_RES.items():
             precision_from_text = precision_from_text.mask(text.str.match(pattern), prec)
+    # Excel turns a typed "2024-05" into the date 2024-05-01: with a stated month (or
+    # year) precision, the first day of that month (or year) is read as the month (year).
+    stated = parsed["date_precision"]
+    first = precision_from_text.eq("day") & text.str.endswith("-01")
+    month = first & stated.eq("month")
+    year = first & stated.eq("year") & text.str.slice(5, 7).eq("01")
+    text = text.mask(month, text.str.slice(0, 7)).mask(year, text.str.slice(0, 4))
+    precision_from_text = precision_from_text.mask(month, "month").mask(year, "year")
     padded = text.copy()
     padded[precision_from_text == "month"] = text + "-01"
     padded[precision_from_text == "year"] = text + "-01-01"
@@ -540,13 +592,13 @@ def _parse_event_dates(
 MISSING_SPELLINGS = frozenset({"na", "n/a", "nan", "null", "none", "#n/a"})
 
 
-FINITE_EXPECTED = "a finite number (inf, Infinity or 1e400 is not a count of anything)"
+FINITE_EXPECTED = f"a finite number below {MAX_VALUE:.0e} (inf, 1e400 or 1e308 is no daily count)"
 
 
 def _parse_values(column: pd.Series, file: str, failures: list[Failure]) -> pd.Series:
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.astype("float64")
-        for idx in values.index[np.isinf(values.to_numpy())]:
+        for idx in values.index[~(np.abs(values.to_numpy()) < MAX_VALUE) & values.notna()]:
             failures.append(Failure(file, idx + 2, "value", str(values[idx]), FINITE_EXPECTED))
         return values
     text = _as_text(column).str.strip()
@@ -561,7 +613,8 @@ def _parse_values(column: pd.Series, file: str, failures: list[Failure]) -> pd.S
         )
         text = text.mask(spelled, "")
     numbers = pd.to_numeric(text.where(text != ""), errors="coerce")
-    for idx in text.index[np.isinf(numbers.to_numpy(dtype="float64"))]:
+    big = ~(np.abs(numbers.to_numpy(dtype="float64")) < MAX_VALUE) & numbers.notna().to_numpy()
+    for idx in text.index[big]:
         failures.append(Failure(file, idx + 2, "value", text[idx], FINITE_EXPECTED))
     for idx in text.index[(text != "") & numbers.isna()]:
         failures.append(

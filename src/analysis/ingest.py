@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import config
 from .errors import DataError, Failure
+from .schema import DATE_RANGE_EXPECTED, FIRST_DAY, LAST_DAY
 
 TWITTER_EPOCH_MS = 1288834974657
 TimestampUnit = Literal["auto", "s", "ms", "snowflake"]
@@ -71,7 +72,7 @@ def connect(
     con.execute("SET preserve_insertion_order = false")
     limit = memory_limit or config.memory_limit()
     if limit:
-        con.execute("SET memory_limit = ?", [limit])
+        con.execute("SET memory_limit = ?", [f"{memory_bytes(limit)}B"])
     spill = Path(tempfile.gettempdir()) / "pressure-precedent-duckdb"
     spill.mkdir(parents=True, exist_ok=True)
     con.execute("SET temp_directory = ?", [str(spill)])
@@ -110,6 +111,28 @@ def parse_size(text: str) -> int:
     return int(float(number) * base ** " KMGT".index(prefix.upper() or " "))
 
 
+#: DuckDB's memory cap must lie in this range (bytes): below it nothing can be counted.
+MEMORY_RANGE = (10_000_000, 1 << 50)
+
+
+def memory_bytes(text: str, option: str = "PP_MEMORY_LIMIT") -> int:
+    """Bytes of a memory cap such as ``300MB``, checked against :data:`MEMORY_RANGE`.
+
+    Raises
+    ------
+    DataError
+        Naming ``option`` when the text is no size or the size is out of range.
+    """
+    try:
+        size = parse_size(text)
+    except ValueError:
+        raise DataError([Failure(option, None, None, text, "a size such as 300MB")]) from None
+    lo, hi = MEMORY_RANGE
+    if not lo <= size <= hi:
+        raise DataError([Failure(option, None, None, text, "a size between 10MB and 1PB")])
+    return size
+
+
 def _reader(fmt: str, buffer_size: int | None = None, filename: bool = False) -> str:
     buf = f", buffer_size = {int(buffer_size)}" if buffer_size else ""
     name = ", filename = 'pp_source_file'" if filename else ""
@@ -124,8 +147,7 @@ def _reader(fmt: str, buffer_size: int | None = None, filename: bool = False) ->
 def _time_expression(column: str, unit: TimestampUnit) -> str:
     """SQL for a post's UTC day; NULL when the cell cannot be read as ``unit``.
 
-    Days outside 1800..2199 are NULL too (a year 1 or 9999 is a typo, and dates past
-    2262 do not fit pandas' timestamps).
+    Days outside the contract's 1900..2099 are NULL too (a year 1 or 9999 is a typo).
     """
     col = _quote(column)
     if unit == "snowflake":
@@ -139,7 +161,7 @@ def _time_expression(column: str, unit: TimestampUnit) -> str:
     else:  # ISO text or a timestamp column; text without an offset is taken as UTC.
         ts = f"TRY_CAST({col} AS TIMESTAMPTZ)"
     day = f"TRY_CAST({ts} AS DATE)"
-    return f"CASE WHEN {day} BETWEEN DATE '1800-01-01' AND DATE '2199-12-31' THEN {day} END"
+    return f"CASE WHEN {day} BETWEEN DATE '{FIRST_DAY}' AND DATE '{LAST_DAY}' THEN {day} END"
 
 
 #: A run of this many days with no post inside the default window (first to last day
@@ -225,7 +247,12 @@ def count_posts(
     limit = memory_limit or config.memory_limit()
     # DuckDB's memory limit governs its buffer manager, not the CSV reader's own buffers
     # (16 MB per thread by default): scale those with the limit so the total stays inside.
-    buffer_size = min(16_000_000, max(1_000_000, parse_size(limit) // 50)) if limit else None
+    buffer_size = min(16_000_000, max(1_000_000, memory_bytes(limit) // 50)) if limit else None
+    if distinct:  # count(DISTINCT x) skips posts without x: find them instead
+        d = _quote(distinct)
+        aggregates.append(
+            f"count(*) FILTER (WHERE {d} IS NULL OR trim(CAST({d} AS VARCHAR)) = '') AS n_no_id"
+        )
     sql = (
         f"SELECT day, {', '.join(aggregates)}, count(*) AS n_rows, "
         "any_value(raw) AS raw, any_value(pp_source_file) AS file FROM ("
@@ -235,18 +262,39 @@ def count_posts(
     )
     con = connect(memory_limit, threads)
     try:
-        _check_columns(con, fmt, params["paths"], paths, [timestamp, match_column, distinct])
+        wanted = [timestamp, match_column, distinct]
+        _check_columns(con, fmt, params["paths"], paths, wanted, match_column)
         daily = con.execute(sql, params).df()
     except duckdb.Error as exc:
         raise _archive_error(exc, paths) from exc
     finally:
         con.close()
     _refuse_unreadable(daily, timestamp, unit)
+    if distinct and daily["n_no_id"].sum() > 0:
+        first = daily.loc[daily["n_no_id"] > 0, "file"].iloc[0]
+        raise DataError(
+            [
+                Failure(
+                    str(first),
+                    None,
+                    distinct,
+                    "",
+                    f"a value in every post to count distinct ({int(daily['n_no_id'].sum()):,} "
+                    "posts have none and would not be counted): fill it, or count without "
+                    "--distinct",
+                )
+            ]
+        )
     ids = list(campaign_terms)
-    daily = daily.drop(columns=["n_rows", "raw", "file"])
+    daily = daily.drop(columns=["n_rows", "raw", "file", "n_no_id"], errors="ignore")
     daily = daily.rename(columns={f"c{i}": cid for i, cid in enumerate(ids)})
     daily["day"] = pd.to_datetime(daily["day"])
-    return _fill_window(daily, ids, start, end)
+    out = _fill_window(daily, ids, start, end)
+    if out.empty and start is None and end is None:
+        raise DataError(
+            [Failure(str(paths[0]), None, None, "", "an archive with at least one post to count")]
+        )
+    return out
 
 
 def _archive_paths(paths: Path | str | Sequence[Path | str]) -> list[Path]:
@@ -306,6 +354,9 @@ def _refuse_unreadable(daily: pd.DataFrame, timestamp: str, unit: str) -> None:
         "s": "epoch seconds",
         "ms": "epoch milliseconds",
     }.get(unit, "an ISO 8601 timestamp such as 2024-01-31T09:15:00Z")
+    raw = "" if pd.isna(bad["raw"]) else str(bad["raw"])
+    if unit == "auto" and re.fullmatch(r"\d{9,13}(\.\d*)?", raw):
+        what += " (this looks like epoch time: pass --unit s or --unit ms)"
     raise DataError(
         [
             Failure(
@@ -313,7 +364,7 @@ def _refuse_unreadable(daily: pd.DataFrame, timestamp: str, unit: str) -> None:
                 None,
                 timestamp,
                 "" if pd.isna(bad["raw"]) else str(bad["raw"]),
-                f"{what} between the years 1800 and 2199 "
+                f"{what} between {FIRST_DAY} and {LAST_DAY} "
                 f"({int(bad['n_rows']):,} rows cannot be read; nothing was counted)",
             )
         ]
@@ -330,8 +381,8 @@ def _window_day(value: object, option: str) -> pd.Timestamp | None:
         day = None
     if day is None or pd.isna(day) or day != day.normalize() or not re.match(r"^\d{4}-", text):
         raise DataError([Failure(option, None, None, text, "a day written YYYY-MM-DD")])
-    if not pd.Timestamp("1800-01-01") <= day <= pd.Timestamp("2199-12-31"):
-        raise DataError([Failure(option, None, None, text, "a day between 1800 and 2199")])
+    if not pd.Timestamp(FIRST_DAY) <= day <= pd.Timestamp(LAST_DAY):
+        raise DataError([Failure(option, None, None, text, DATE_RANGE_EXPECTED)])
     return day.tz_localize(None) if day.tzinfo else day
 
 
@@ -341,11 +392,24 @@ def _check_columns(
     patterns: object,
     paths: Sequence[Path],
     wanted: Sequence[str | None],
+    match_column: str | None = None,
 ) -> None:
     """A clear error for a column the archive does not have (with the closest name)."""
     query = f"DESCRIBE SELECT * FROM {_reader(fmt)}"
-    found = [row[0] for row in con.execute(query, {"paths": patterns}).fetchall()]
+    types = {row[0]: str(row[1]) for row in con.execute(query, {"paths": patterns}).fetchall()}
+    found = list(types)
     failures = []
+    if match_column in types and types[match_column].upper().startswith(("STRUCT", "MAP")):
+        failures.append(
+            Failure(
+                str(paths[0]),
+                1,
+                match_column,
+                types[match_column][:60],
+                "a text or list-of-text column to match --term against (a record would "
+                "match its field names too)",
+            )
+        )
     for name in dict.fromkeys(w for w in wanted if w):
         if name not in found:
             close = difflib.get_close_matches(name, found, n=1, cutoff=0.6)
@@ -372,6 +436,19 @@ def _archive_error(exc: Exception, paths: Sequence[Path]) -> DataError:
     line = re.search(r"line (\d+)", message)
     name = file.group(1) if file else str(paths[0])
     row = int(line.group(1)) if line else None
+    if "Out of Memory" in message:
+        return DataError(
+            [
+                Failure(
+                    name,
+                    None,
+                    None,
+                    "",
+                    "an archive that can be counted within the memory cap: raise "
+                    "--memory-limit or PP_MEMORY_LIMIT (DuckDB ran out of memory)",
+                )
+            ]
+        )
     if "Malformed JSON" in message:
         row = _first_bad_json_line(Path(name)) or row  # DuckDB's count is off by one
         message = "Malformed JSON"

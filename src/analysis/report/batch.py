@@ -11,6 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .. import __version__, config
+from ..errors import OutputError
 from .cache import _cached, _previous, cache_key, code_hash, git_commit, hash_files
 from .execute import _run_dask, _run_local, _sigterm_interrupts
 from .folders import claim_reports, remove_leftovers, remove_stale_runs
@@ -135,6 +136,8 @@ def run_batch(
         from ..datasets import load_study
 
         load_study(data_dir, warn=False)
+    if scheduler and specs:
+        _check_scheduler(scheduler)  # before the folder is claimed: nothing written
     ours = claim_reports(out_dir, runs_file)
     remove_leftovers(out_dir, [run.run_id for run in runs])
     if ours:
@@ -161,3 +164,17 @@ def run_batch(
             ordered = [records[r.run_id] for r in runs if r.run_id in records]
             index = write_index(ordered, out_dir, provenance)
     return BatchResult(ordered, index, time.perf_counter() - t0, counts)
+
+
+def _check_scheduler(scheduler: str, timeout: float = 10.0) -> None:
+    """Raise :class:`~analysis.errors.OutputError` if the Dask scheduler cannot be reached."""
+    from distributed import Client
+
+    try:
+        with Client(scheduler, timeout=timeout):
+            pass
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise OutputError(
+            f"--scheduler: cannot reach the Dask scheduler at {scheduler} "
+            f"({type(exc).__name__}); nothing was written"
+        ) from None

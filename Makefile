@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export MPLBACKEND ?= Agg
 
-.PHONY: help setup data prepare validate reports bench test lint format kernel clean
+.PHONY: help setup data prepare validate reports bench test test-fast lint format kernel clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,10 +42,14 @@ bench: prepare ## Time the main job and hot paths against their baselines -> ben
 test: $(STAMP) ## Run the whole test suite
 	$(PY) -m pytest
 
-lint: $(STAMP) ## ruff (style, complexity 15), format check, import-linter (the package's layers)
+test-fast: $(STAMP) ## The inner loop: every test not marked slow (under a minute on 2 cores)
+	$(PY) -m pytest -m "not slow" -q
+
+lint: $(STAMP) ## ruff (style, complexity 15), format check, import-linter (layers), vulture (dead code)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/vulture src/analysis --min-confidence 80
 
 format: $(STAMP) ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .

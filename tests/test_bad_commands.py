@@ -177,7 +177,11 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "argv", "edit", "expected"), CASES, ids=[c[0] for c in CASES])
+SLOW = {"report: scheduler unreachable"}  # waits for the connection to time out
+PARAMS = [pytest.param(*c, marks=pytest.mark.slow) if c[0] in SLOW else c for c in CASES]
+
+
+@pytest.mark.parametrize(("name", "argv", "edit", "expected"), PARAMS, ids=[c[0] for c in CASES])
 def test_every_command_answers_bad_input_in_one_line_with_exit_2(
     name, argv, edit, expected, tmp_path, capsys
 ):

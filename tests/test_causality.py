@@ -123,6 +123,7 @@ def test_granger_discoveries_count_pairs_not_tests():
     assert d["pairs"] == 2 and d["discoveries"] == 1
 
 
+@pytest.mark.slow
 def test_granger_on_the_real_data_lists_short_series_with_a_note(real_study):
     """F p-values made 12 BH 'discoveries' on the bundled data; rotations leave none."""
     g = granger_tests(real_study, lags=(7,), n_shifts=199)

@@ -331,3 +331,18 @@ def test_cli_fetch_wikipedia_into_a_study(tmp_path, monkeypatch, capsys):
         == 1
     )
     assert "(offline?)" in capsys.readouterr().err
+
+
+def test_the_fetch_command_is_built_from_the_connector_registry(capsys):
+    """One class per source: the CLI's choices, metrics and help come from CONNECTORS."""
+    assert list(c.CONNECTORS) == ["wikipedia", "gdelt", "mediacloud", "google-trends"]
+    assert all(isinstance(x, c.Connector) and x.summary for x in c.CONNECTORS.values())
+    with pytest.raises(SystemExit):
+        main(["fetch", "--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in c.CONNECTORS)
+    assert "gdelt: articles|share" in out and "mediacloud: stories|ratio" in out
+    with pytest.raises(DataError, match="--query"):
+        c.CONNECTORS["gdelt"].fetch(_http(), c.Request("x", start="2020-01-01", end="2020-01-02"))
+    with pytest.raises(DataError, match="'articles' or 'share'"):
+        c.CONNECTORS["gdelt"].metric(c.Request("x", metric="likes"))

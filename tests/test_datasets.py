@@ -282,6 +282,7 @@ def studies(draw) -> Study:
     return Study(cases=cases, legal_events=events, campaigns=campaigns, activity=activity)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

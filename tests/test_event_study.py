@@ -92,6 +92,7 @@ def test_the_pre_trend_test_holds_its_size_with_few_clusters():
     assert np.mean(rejections_t) <= 0.15 and np.mean(rejections_boot) <= 0.15
 
 
+@pytest.mark.slow
 def test_placebo_p_values_are_uniform_under_the_null():
     p = [
         placebo_test(

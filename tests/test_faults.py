@@ -19,6 +19,9 @@ import yaml
 from analysis import report
 from analysis.report import load_runs, run_batch
 
+# notebook kernels, browsers, process pools and kills: `make test`, not `make test-fast`
+pytestmark = pytest.mark.slow
+
 
 def _notebook(path: Path, body: str) -> None:
     book = nbformat.v4.new_notebook()

@@ -7,9 +7,13 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from analysis.narrative import link, sources_table
 from analysis.report import render_html
+
+# notebook kernels, browsers, process pools and kills: `make test`, not `make test-fast`
+pytestmark = pytest.mark.slow
 
 MINIMAL = Path(__file__).parent / "data" / "minimal_study"
 TITLE = "<script>alert('title')</script><img src=x onerror=alert(1)>"

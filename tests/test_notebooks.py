@@ -13,6 +13,9 @@ from analysis import config
 from analysis.datasets import save_study
 from analysis.simulate import simulate_study
 
+# notebook kernels, browsers, process pools and kills: `make test`, not `make test-fast`
+pytestmark = pytest.mark.slow
+
 NOTEBOOKS = config.NOTEBOOKS_DIR
 
 

@@ -11,12 +11,16 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.datasets import load_study
 from analysis.errors import DataError
 from analysis.ingest import count_posts
+
+# hundreds of studies loaded: `make test`, not `make test-fast`
+pytestmark = pytest.mark.slow
 
 MINIMAL = Path(__file__).parent / "data" / "minimal_study"
 TABLES = {p.stem: list(csv.reader(p.open())) for p in MINIMAL.glob("*.csv")}

@@ -9,6 +9,9 @@ import pytest
 
 from analysis.report import write_index
 
+# notebook kernels, browsers, process pools and kills: `make test`, not `make test-fast`
+pytestmark = pytest.mark.slow
+
 FLAGS = [
     "--headless",
     "--no-sandbox",

@@ -14,6 +14,9 @@ import yaml
 from analysis import _io, report
 from analysis.report import ReportConfigError, folders, load_runs, run_batch, validate_parameters
 
+# notebook kernels, browsers, process pools and kills: `make test`, not `make test-fast`
+pytestmark = pytest.mark.slow
+
 MINIMAL = Path(__file__).parent / "data" / "minimal_study"
 
 HOSTILE = "<script>alert('x')</script>"

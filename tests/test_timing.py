@@ -122,6 +122,7 @@ def test_another_cases_wave_on_a_shared_series_is_named():
     assert rose["verdict"].str.contains("shared series: ").all()
 
 
+@pytest.mark.slow
 def test_comparison_dates_avoid_every_cases_events():
     """Placebo dates of real series: the false-label rate stays near α (here ≤ 8 %).
 
@@ -271,6 +272,7 @@ def test_no_onset_in_noise_and_gaps_are_skipped():
     assert o2.onset == ev["onset"] and o2.n_days == len(s2) - 10
 
 
+@pytest.mark.slow
 def test_george_floyd_events_on_the_real_data(real_study):
     """The killing (incident, 2020-05-25) and the charging of Chauvin (2020-05-29).
 

@@ -349,43 +349,17 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from . import connectors as c
 
     http = c.default_http(refresh=args.refresh)
+    request = c.Request(
+        campaign=args.campaign,
+        query=tuple(args.query),
+        start=args.start,
+        end=args.end,
+        metric=args.metric,
+        lang=args.lang,
+        file=Path(args.file) if args.file else None,
+    )
     try:
-        if args.source == "wikipedia":
-            series = c.fetch_wikipedia(
-                http, args.campaign, args.query, args.start, args.end, lang=args.lang
-            )
-        elif args.source == "gdelt":
-            series = c.fetch_gdelt(
-                http,
-                args.campaign,
-                " ".join(args.query),
-                args.start,
-                args.end,
-                metric=args.metric or "articles",
-            )
-        elif args.source == "mediacloud":
-            series = c.fetch_mediacloud(
-                http,
-                args.campaign,
-                " ".join(args.query),
-                args.start,
-                args.end,
-                metric=args.metric or "stories",
-            )
-        else:
-            if not args.file:
-                print(
-                    "fetch google-trends: --file is needed (a CSV exported from trends.google.com)",
-                    file=sys.stderr,
-                )
-                return EXIT_DATA_ERROR
-            series = c.import_google_trends(
-                args.campaign,
-                Path(args.file),
-                args.query[0] if args.query else None,
-                start=args.start,
-                end=args.end,
-            )
+        series = c.CONNECTORS[args.source].fetch(http, request)
     except c.FetchError as exc:
         print(f"fetch {args.source}: {exc}", file=sys.stderr)
         return 1
@@ -657,6 +631,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_report)
 
+    from .connectors import CONNECTORS
+
+    sources = "; ".join(f"{c.name}: {c.summary}" for c in CONNECTORS.values())
     p = sub.add_parser(
         "fetch",
         help="build a campaign series from Wikipedia, GDELT, Media Cloud or a Google Trends export",
@@ -664,15 +641,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Fetch a daily activity series and add it to a study folder (campaigns + "
             "campaign_activity; a rerun updates the same days, other series are kept). By "
             "default the series goes to data/user, which `prepare` merges into "
-            "data/processed and never deletes. Sources: wikipedia (page views "
-            "of --query articles, redirects summed), gdelt (news articles matching --query), "
-            "mediacloud (stories; needs MEDIACLOUD_API_KEY), google-trends (import --file). "
-            "Replies are cached in .cache/http; set PP_USER_AGENT to your contact."
+            f"data/processed and never deletes. Sources — {sources}. Replies are cached in "
+            ".cache/http (PP_CACHE_DIR); set PP_USER_AGENT to your contact."
         ),
     )
-    p.add_argument(
-        "source", choices=["wikipedia", "gdelt", "mediacloud", "google-trends"], help="where from"
-    )
+    p.add_argument("source", choices=list(CONNECTORS), help="where from")
     p.add_argument("--campaign", required=True, type=_slug, help="campaign_id to write (a slug)")
     p.add_argument(
         "--query",
@@ -689,7 +662,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="study folder to add to (default: %(default)s)",
     )
     p.add_argument("--lang", default="en", help="Wikipedia language edition (default: %(default)s)")
-    p.add_argument("--metric", help="gdelt: articles|share; mediacloud: stories|ratio")
+    p.add_argument(
+        "--metric",
+        help="; ".join(f"{c.name}: {'|'.join(c.metrics)}" for c in CONNECTORS.values() if c.metrics)
+        + " (default: the first)",
+    )
     p.add_argument("--file", help="google-trends: the exported CSV")
     p.add_argument(
         "--refresh", action="store_true", help="ignore cached replies and ask the service again"

@@ -46,6 +46,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import quote, urljoin, urlsplit
 
 import numpy as np
@@ -238,7 +239,7 @@ def _host(url: str) -> str:
 
 
 @dataclass(frozen=True)
-class Series:
+class FetchedSeries:
     """A fetched series: its ``campaigns`` row and its ``campaign_activity`` rows."""
 
     campaign: dict
@@ -350,7 +351,7 @@ def wikipedia_views(http: Http, lang: str, title: str, days: pd.DatetimeIndex) -
 
 def fetch_wikipedia(
     http: Http, campaign_id: str, queries: Sequence[str], start: str, end: str, lang: str = "en"
-) -> Series:
+) -> FetchedSeries:
     """Daily page views of the articles, summed over each article's redirects."""
     _check_lang(lang)
     days = _days(start, end)
@@ -374,7 +375,7 @@ def fetch_wikipedia(
         "source_url": source_url,
         "query": json.dumps({"lang": lang, "articles": list(queries), "titles_summed": titles}),
     }
-    return Series(campaign, _frame(campaign_id, days, values.to_numpy()))
+    return FetchedSeries(campaign, _frame(campaign_id, days, values.to_numpy()))
 
 
 # --------------------------------------------------------------------------- gdelt
@@ -388,7 +389,7 @@ def fetch_gdelt(
     end: str,
     metric: str = "articles",
     base_url: str | None = None,
-) -> Series:
+) -> FetchedSeries:
     """Daily GDELT article counts or volume share for a query.
 
     Days the reply does not list stay unobserved (NaN), never 0; a reply with a
@@ -447,7 +448,7 @@ def fetch_gdelt(
         "source_url": "https://api.gdeltproject.org/api/v2/doc/doc",
         "query": query,
     }
-    return Series(campaign, _frame(campaign_id, days, values.to_numpy()))
+    return FetchedSeries(campaign, _frame(campaign_id, days, values.to_numpy()))
 
 
 # --------------------------------------------------------------------------- media cloud
@@ -463,7 +464,7 @@ def fetch_mediacloud(
     collections: Sequence[int] = (),
     platform: str = "onlinenews-mediacloud",
     base_url: str | None = None,
-) -> Series:
+) -> FetchedSeries:
     """Daily Media Cloud story counts or ratio (needs ``MEDIACLOUD_API_KEY``)."""
     key = os.environ.get("MEDIACLOUD_API_KEY")
     if not key:
@@ -503,7 +504,7 @@ def fetch_mediacloud(
         "source_url": "https://search.mediacloud.org",
         "query": json.dumps({"q": query, "collections": list(collections)}),
     }
-    return Series(campaign, _frame(campaign_id, days, values.to_numpy()))
+    return FetchedSeries(campaign, _frame(campaign_id, days, values.to_numpy()))
 
 
 # --------------------------------------------------------------------------- google trends
@@ -563,7 +564,7 @@ def import_google_trends(
     query: str | None = None,
     start: str | None = None,
     end: str | None = None,
-) -> Series:
+) -> FetchedSeries:
     """A campaign series from a Google Trends CSV export (weekly rows on their first day).
 
     ``start``/``end`` (``YYYY-MM-DD``, optional) keep only the rows inside that window.
@@ -605,7 +606,121 @@ def import_google_trends(
         "source_url": "https://trends.google.com",
         "query": column,
     }
-    return Series(campaign, frame)
+    return FetchedSeries(campaign, frame)
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+@dataclass(frozen=True)
+class Request:
+    """What ``python -m analysis fetch`` asks of a source (the CLI's options)."""
+
+    campaign: str
+    query: tuple[str, ...] = ()
+    start: str | None = None
+    end: str | None = None
+    metric: str | None = None
+    lang: str = "en"
+    file: Path | None = None
+
+
+class Connector:
+    """One source of activity series. Subclasses set the class attributes and ``fetch``;
+    :data:`CONNECTORS` lists them and the ``fetch`` command is built from it."""
+
+    #: The source's name on the command line.
+    name: ClassVar[str] = ""
+    #: One line for ``fetch --help``.
+    summary: ClassVar[str] = ""
+    #: Values of ``--metric`` (the first is the default); empty when there is no choice.
+    metrics: ClassVar[tuple[str, ...]] = ()
+
+    def fetch(self, http: Http, request: Request) -> FetchedSeries:
+        """The series for ``request`` (raises :class:`FetchError` or ``DataError``)."""
+        raise NotImplementedError
+
+    def metric(self, request: Request) -> str:
+        """``--metric`` or this source's default, checked against :attr:`metrics`."""
+        metric = request.metric or self.metrics[0]
+        if metric not in self.metrics:
+            expected = " or ".join(repr(m) for m in self.metrics)
+            raise DataError([Failure("--metric", None, None, metric, expected)])
+        return metric
+
+    @staticmethod
+    def query(request: Request) -> str:
+        """The query text (several ``--query`` joined by spaces); refused when missing."""
+        if not request.query:
+            raise DataError([Failure("--query", None, None, "", "a query for this source")])
+        return " ".join(request.query)
+
+
+class Wikipedia(Connector):
+    name = "wikipedia"
+    summary = "page views of the --query articles (repeatable; redirects summed), --lang edition"
+
+    def fetch(self, http: Http, request: Request) -> FetchedSeries:
+        self.query(request)
+        return fetch_wikipedia(
+            http, request.campaign, list(request.query), request.start, request.end, request.lang
+        )
+
+
+class Gdelt(Connector):
+    name = "gdelt"
+    summary = "news articles matching --query per day (or their share), GDELT DOC 2.0"
+    metrics = ("articles", "share")
+
+    def fetch(self, http: Http, request: Request) -> FetchedSeries:
+        return fetch_gdelt(
+            http,
+            request.campaign,
+            self.query(request),
+            request.start,
+            request.end,
+            metric=self.metric(request),
+        )
+
+
+class MediaCloud(Connector):
+    name = "mediacloud"
+    summary = "news stories matching --query per day (or their ratio); needs MEDIACLOUD_API_KEY"
+    metrics = ("stories", "ratio")
+
+    def fetch(self, http: Http, request: Request) -> FetchedSeries:
+        return fetch_mediacloud(
+            http,
+            request.campaign,
+            self.query(request),
+            request.start,
+            request.end,
+            metric=self.metric(request),
+        )
+
+
+class GoogleTrends(Connector):
+    name = "google-trends"
+    summary = "import of a CSV exported from trends.google.com (--file; --query picks a column)"
+
+    def fetch(self, http: Http, request: Request) -> FetchedSeries:
+        if request.file is None:
+            raise DataError(
+                [Failure("--file", None, None, "", "a CSV exported from trends.google.com")]
+            )
+        return import_google_trends(
+            request.campaign,
+            Path(request.file),
+            request.query[0] if request.query else None,
+            start=request.start,
+            end=request.end,
+        )
+
+
+#: Every source ``fetch`` knows, by its command-line name.
+CONNECTORS: dict[str, Connector] = {
+    c.name: c for c in (Wikipedia(), Gdelt(), MediaCloud(), GoogleTrends())
+}
 
 
 # --------------------------------------------------------------------------- writing
@@ -625,7 +740,7 @@ def _existing(folder: Path, table: str) -> tuple[pd.DataFrame | None, Path]:
     return (parse_table(read_raw(path), table, str(path)) if path.exists() else None), path
 
 
-def write_series(folder: Path, campaign_id: str, series: Series) -> tuple[Path, Path]:
+def write_series(folder: Path, campaign_id: str, series: FetchedSeries) -> tuple[Path, Path]:
     """Add or update a series in a study folder, safely.
 
     The ``campaigns`` row is added or replaced (with ``fetched_at``); activity rows of

@@ -160,7 +160,7 @@ def _sigterm_interrupts() -> Iterator[None]:
     try:
         previous = signal.getsignal(signal.SIGTERM)
 
-        def handler(signum, frame):
+        def handler(_signum, _frame):
             # the first TERM stops the batch; later ones (``timeout`` sends a second)
             # must not kill the clean-up that writes the index
             signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -75,7 +75,7 @@ def notebook_parameters(path: Path) -> dict[str, object]:
 
 
 @functools.lru_cache(maxsize=256)
-def _parameters(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, object], ...]:
+def _parameters(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, object], ...]:
     name = Path(path).name
     try:
         book = json.loads(Path(path).read_text(encoding="utf-8"))

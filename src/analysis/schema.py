@@ -91,37 +91,6 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 COUNTRY_CODES: frozenset[str] = frozenset(c.alpha_3 for c in pycountry.countries)
 
-#: Required columns of each table, in the order they are written.
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "cases": ("case_id", "title", "country", "category", "campaign_ids"),
-    "legal_events": (
-        "case_id",
-        "date",
-        "date_precision",
-        "event_type",
-        "direction",
-        "source_url",
-    ),
-    "campaigns": ("campaign_id", "label", "platform", "metric", "unit", "source", "license"),
-    "campaign_activity": ("campaign_id", "date", "value"),
-}
-
-#: Optional columns holding a calendar day (``YYYY-MM-DD``; empty when unknown).
-#: ``cases.start_date`` is the triggering incident (a killing, an arrest that began the
-#: campaign): the timing rule measures a run-up since it and a baseline before it.
-OPTIONAL_DAYS: dict[str, tuple[str, ...]] = {"cases": ("start_date",)}
-
-#: Optional columns the project knows, with their default value.
-OPTIONAL_DEFAULTS: dict[str, dict[str, str]] = {"campaigns": {"stance": "supporting"}}
-
-#: Columns that may be empty.
-NULLABLE: dict[str, frozenset[str]] = {
-    "cases": frozenset({"campaign_ids"}),
-    "legal_events": frozenset({"source_url"}),
-    "campaigns": frozenset(),
-    "campaign_activity": frozenset({"value"}),
-}
-
 
 def _one_of(values: tuple[str, ...]) -> str:
     return "one of: " + ", ".join(values)
@@ -145,22 +114,34 @@ def _split_ids(value: object) -> list[str]:
     return [part.strip() for part in value.split(";")]
 
 
-class Cases(pa.DataFrameModel):
-    """One row per case."""
+class _CaseKey(pa.DataFrameModel):
+    """Shared by the tables keyed by a case: ``case_id`` is a slug."""
 
     case_id: Series[str]
+
+    @pa.check("case_id", error=SLUG_EXPECTED)
+    def _case_id_slug(cls, s: Series[str]) -> Series[bool]:
+        return _is_slug(s)
+
+
+class _CampaignKey(pa.DataFrameModel):
+    """Shared by the tables keyed by a series: ``campaign_id`` is a slug."""
+
+    campaign_id: Series[str]
+
+    @pa.check("campaign_id", error=SLUG_EXPECTED)
+    def _campaign_id_slug(cls, s: Series[str]) -> Series[bool]:
+        return _is_slug(s)
+
+
+class Cases(_CaseKey):
+    """One row per case. ``start_date`` (optional) is the triggering incident."""
+
     title: Series[str]
     country: Series[str]
     category: Series[str]
     campaign_ids: Series[str] = pa.Field(nullable=True)
     start_date: Series[pd.Timestamp] | None = pa.Field(nullable=True)
-
-    class Config:
-        strict = False
-
-    @pa.check("case_id", error=SLUG_EXPECTED)
-    def _case_id_slug(cls, s: Series[str]) -> Series[bool]:
-        return _is_slug(s)
 
     @pa.check("case_id", error="a case_id used by no other row")
     def _case_id_unique(cls, s: Series[str]) -> Series[bool]:
@@ -182,22 +163,14 @@ class Cases(pa.DataFrameModel):
         return s.map(lambda v: all(SLUG_RE.match(p) for p in _split_ids(v))).astype(bool)
 
 
-class LegalEvents(pa.DataFrameModel):
+class LegalEvents(_CaseKey):
     """One row per dated legal event (``date`` already parsed to the period's first day)."""
 
-    case_id: Series[str]
     date: Series[pd.Timestamp]
     date_precision: Series[str]
     event_type: Series[str]
     direction: Series[str]
     source_url: Series[str] = pa.Field(nullable=True)
-
-    class Config:
-        strict = False
-
-    @pa.check("case_id", error=SLUG_EXPECTED)
-    def _case_id_slug(cls, s: Series[str]) -> Series[bool]:
-        return _is_slug(s)
 
     @pa.check("date_precision", error=_one_of(DATE_PRECISIONS))
     def _precision_vocab(cls, s: Series[str]) -> Series[bool]:
@@ -212,24 +185,18 @@ class LegalEvents(pa.DataFrameModel):
         return s.isin(DIRECTIONS)
 
 
-class Campaigns(pa.DataFrameModel):
-    """One row per activity series."""
+class Campaigns(_CampaignKey):
+    """One row per activity series. ``stance`` may be left out (default ``supporting``)."""
 
-    campaign_id: Series[str]
     label: Series[str]
     platform: Series[str]
     metric: Series[str]
     unit: Series[str]
     source: Series[str]
     license: Series[str]
-    stance: Series[str]
-
-    class Config:
-        strict = False
-
-    @pa.check("campaign_id", error=SLUG_EXPECTED)
-    def _campaign_id_slug(cls, s: Series[str]) -> Series[bool]:
-        return _is_slug(s)
+    # a column left out is filled with this value (an empty cell is still refused);
+    # pandera's own ``default`` would fill empty cells, so the value is metadata
+    stance: Series[str] = pa.Field(metadata={"fill_when_absent": "supporting"})
 
     @pa.check("campaign_id", error="a campaign_id used by no other row")
     def _campaign_id_unique(cls, s: Series[str]) -> Series[bool]:
@@ -240,19 +207,11 @@ class Campaigns(pa.DataFrameModel):
         return s.isin(STANCES)
 
 
-class CampaignActivity(pa.DataFrameModel):
+class CampaignActivity(_CampaignKey):
     """One row per observed day of one series (``value`` NaN = not observed)."""
 
-    campaign_id: Series[str]
     date: Series[pd.Timestamp]
     value: Series[float] = pa.Field(nullable=True)
-
-    class Config:
-        strict = False
-
-    @pa.check("campaign_id", error=SLUG_EXPECTED)
-    def _campaign_id_slug(cls, s: Series[str]) -> Series[bool]:
-        return _is_slug(s)
 
     @pa.check("value", error="a count or measure ≥ 0 (leave the cell empty for an unobserved day)")
     def _value_nonnegative(cls, s: Series[float]) -> Series[bool]:
@@ -274,6 +233,42 @@ MODELS: dict[str, type[pa.DataFrameModel]] = {
     "campaigns": Campaigns,
     "campaign_activity": CampaignActivity,
 }
+
+# The contract's constants, derived from the models above (their single source).
+_COLUMNS = {t: m.to_schema().columns for t, m in MODELS.items()}
+
+
+def _absent_fill(column: pa.Column) -> str | None:
+    return (column.metadata or {}).get("fill_when_absent")
+
+
+#: Required columns of each table, in the order they are written.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    t: tuple(n for n, c in cols.items() if c.required and not _absent_fill(c))
+    for t, cols in _COLUMNS.items()
+}
+
+#: Optional columns holding a calendar day (``YYYY-MM-DD``; empty when unknown).
+#: ``cases.start_date`` is the triggering incident (a killing, an arrest that began the
+#: campaign): the timing rule measures a run-up since it and a baseline before it.
+OPTIONAL_DAYS: dict[str, tuple[str, ...]] = {
+    t: days
+    for t, cols in _COLUMNS.items()
+    if (days := tuple(n for n, c in cols.items() if not c.required and "datetime" in str(c.dtype)))
+}
+
+#: Optional columns the project knows, with their default value.
+OPTIONAL_DEFAULTS: dict[str, dict[str, str]] = {
+    t: defaults
+    for t, cols in _COLUMNS.items()
+    if (defaults := {n: _absent_fill(c) for n, c in cols.items() if _absent_fill(c)})
+}
+
+#: Columns that may be empty.
+NULLABLE: dict[str, frozenset[str]] = {
+    t: frozenset(n for n in REQUIRED[t] if cols[n].nullable) for t, cols in _COLUMNS.items()
+}
+
 
 _BUILTIN_EXPECTED = {
     "not_nullable": "a value (this column may not be empty)",

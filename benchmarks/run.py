@@ -297,9 +297,11 @@ def bench_studies(quick: bool) -> list[Row]:
 
 
 def _subset_yaml(tmp: Path, n_runs: int) -> tuple[Path, list]:
+    from analysis import config
+    from analysis.datasets import load_study
     from analysis.report import load_runs
 
-    runs = load_runs()
+    runs = load_runs(study=load_study(config.PROCESSED_DATA_DIR, warn=False))
     chosen = (
         runs[:1]
         + [r for r in runs if r.notebook == "10_case_study"][: max(0, n_runs - 4)]

@@ -241,10 +241,42 @@ def test_case_ids_in_runs_must_be_slugs(batch):
         load_runs(batch["yaml"], batch["nbs"])
 
 
-def test_the_project_run_list_is_valid():
-    runs = load_runs()
+def test_the_project_run_list_is_valid(real_study):
+    runs = load_runs(study=real_study)
     assert len({r.run_id for r in runs}) == len(runs) > 20
     assert all(report.RUN_ID_RE.match(r.run_id) for r in runs)
+    with pytest.raises(ReportConfigError, match="for_each needs the study"):
+        load_runs()
+
+
+def test_the_batch_follows_the_data_of_any_study(minimal_dir, tmp_path):
+    """The bundled runs file expands over a user's study: its cases and event types,
+    titles from its cases; a runs file may live anywhere; typos get a suggestion."""
+    from analysis.datasets import load_study
+
+    study = load_study(minimal_dir, warn=False)
+    runs = load_runs(study=study)
+    cases = [r for r in runs if r.notebook == "10_case_study"]
+    assert [r.parameters["case_id"] for r in cases] == ["free_ana"]
+    assert cases[0].title == "Case study: Detention of Ana (fictional example)"
+    assert cases[0].run_id == "10_case_study--free_ana"
+    assert not [r for r in runs if r.notebook == "20_event_study"]  # no type in 5 cases
+    elsewhere = tmp_path / "mine.yaml"
+    elsewhere.write_text(
+        "runs:\n  - {notebook: 10_case_study, parameters: {case_id: new_law}}\n"
+        "  - {notebook: 10_case_study, for_each: case}\n"
+    )
+    (run_new, run_ana) = load_runs(elsewhere, study=study)
+    assert run_new.path.endswith("notebooks/10_case_study.ipynb")
+    assert run_ana.parameters == {"case_id": "free_ana"}
+    elsewhere.write_text("runs:\n  - {notebook: 10_case_studdy}\n")
+    with pytest.raises(ReportConfigError, match="did you mean '10_case_study'"):
+        load_runs(elsewhere, study=study)
+    elsewhere.write_text("runs:\n  - {notebook: 10_case_study, parameters: {case_id: free_anna}}\n")
+    with pytest.raises(ReportConfigError, match="case_id 'free_anna' is not in the study; did"):
+        load_runs(elsewhere, study=study)  # before any kernel starts
+    with pytest.raises(KeyError, match="did you mean 'free_ana'"):
+        study.subset(["free_anna"])
 
 
 def _cli_report(batch, *extra: str) -> int:

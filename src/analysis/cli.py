@@ -301,10 +301,12 @@ def cmd_timing(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from .datasets import load_study
     from .report import ReportConfigError, load_runs, run_batch
 
+    study = load_study(Path(args.data), warn=False)  # invalid: one line a problem, exit 2
     try:
-        runs = load_runs(Path(args.runs))
+        runs = load_runs(Path(args.runs), study=study)
     except ReportConfigError as err:
         for line in str(err).splitlines():
             print(line, file=sys.stderr)
@@ -328,6 +330,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         data_dir=Path(args.data),
         out_dir=Path(args.out),
         notebooks_dir=Path(args.runs).parent,
+        study=study,
         workers=args.workers,
         force=args.force,
         show_code=args.show_code,

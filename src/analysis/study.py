@@ -48,7 +48,29 @@ class Study:
         return coverage(self.activity, self.campaigns)
 
     def subset(self, case_ids: list[str]) -> Study:
-        """The same study restricted to some cases (and the series they link)."""
+        """The same study restricted to some cases (and the series they link).
+
+        Raises
+        ------
+        KeyError
+            For case ids the study does not have (with the closest known ids): a
+            misspelt id would otherwise give an empty study.
+        """
+        unknown = [c for c in case_ids if c not in set(self.cases["case_id"])]
+        if unknown:
+            import difflib
+
+            known = list(self.cases["case_id"])
+            hints = [
+                f"{c!r}"
+                + (
+                    f" (did you mean {m[0]!r}?)"
+                    if (m := difflib.get_close_matches(c, known, n=1))
+                    else ""
+                )
+                for c in unknown
+            ]
+            raise KeyError(f"unknown case_id {', '.join(hints)}")
         cases = self.cases[self.cases["case_id"].isin(case_ids)].reset_index(drop=True)
         keep = set(case_campaign_links(cases)["campaign_id"])
         events = self.legal_events[self.legal_events["case_id"].isin(case_ids)].reset_index(

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from .. import __version__, config
 from ..errors import OutputError
+from ..study import Study
 from .cache import _cached, _previous, cache_key, code_hash, git_commit, hash_files
 from .execute import _run_dask, _run_local, _sigterm_interrupts
 from .folders import claim_reports, remove_leftovers, remove_stale_runs
@@ -48,6 +49,7 @@ def run_batch(
     progress: bool = True,
     kernel: str = "python3",
     runs_file: Path | None = None,
+    study: Study | None = None,
 ) -> BatchResult:
     """Run every run (or reuse its cached result) and write the index.
 
@@ -70,6 +72,9 @@ def run_batch(
     only : str, optional
         Run only runs whose id contains this text; the index still lists the others
         with their last recorded result.
+    study : Study, optional
+        The study in ``data_dir``, already loaded (and so valid); else it is loaded
+        and checked here before anything is written.
     runs_file : Path, optional
         The runs file ``runs`` came from, recorded in the report folder's marker: the
         reports of two runs files never share a folder.
@@ -88,10 +93,13 @@ def run_batch(
     """
     t0 = time.perf_counter()
     notebooks_dir = Path(notebooks_dir or config.NOTEBOOKS_DIR)
-    runs = (
-        list(runs) if runs is not None else load_runs(notebooks_dir / "reports.yaml", notebooks_dir)
-    )
     data_dir = Path(data_dir or config.PROCESSED_DATA_DIR).resolve()
+    if runs is None:  # the bundled runs file expands over the study (for_each)
+        from ..datasets import load_study
+
+        study = study or load_study(data_dir, warn=False)
+        runs = load_runs(notebooks_dir / "reports.yaml", notebooks_dir, study=study)
+    runs = list(runs)
     out_dir = Path(out_dir or config.REPORTS_DIR).resolve()
     data_hash = hash_files([data_dir, config.MANIFEST_FILE])
     code = code_hash()
@@ -110,7 +118,7 @@ def run_batch(
             if previous:
                 records[run.run_id] = previous
             continue
-        nb = notebooks_dir / f"{run.notebook}.ipynb"
+        nb = Path(run.path) if run.path else notebooks_dir / f"{run.notebook}.ipynb"
         key = cache_key(run, nb, data_hash, code, show_code)
         hit = None if force else _cached(run, out_dir, key)
         if hit:
@@ -130,7 +138,7 @@ def run_batch(
                 "capture_stderr": not scheduler,
             }
         )
-    if specs:
+    if specs and study is None:
         # An invalid study stops the batch before anything is written (each run would
         # otherwise fail alone and leave a folder of failed reports).
         from ..datasets import load_study

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from .. import config
+from ..study import Study
 
 RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -37,6 +38,8 @@ class Run:
     run_id: str
     title: str
     inputs: tuple[str, ...] = ()
+    #: The notebook file the run executes (found beside the runs file or in notebooks/).
+    path: str = ""
 
     def folder(self, out_dir: Path) -> Path:
         """The run's own output folder (``<out>/runs/<run_id>``)."""
@@ -143,32 +146,57 @@ def validate_parameters(notebook: Path, parameters: dict) -> list[str]:
     return problems
 
 
-def load_runs(path: Path | None = None, notebooks_dir: Path | None = None) -> list[Run]:
-    """Read and check ``reports.yaml``.
+def load_runs(
+    path: Path | None = None,
+    notebooks_dir: Path | None = None,
+    study: Study | None = None,
+) -> list[Run]:
+    """Read and check a runs file (default ``notebooks/reports.yaml``).
 
     Format::
 
         runs:
-          - notebook: 10_case_study          # a notebook in notebooks/ (without .ipynb)
+          - notebook: 10_case_study          # a project notebook (without .ipynb)
             parameters: {case_id: george_floyd}
             title: "Case study: George Floyd"   # optional
             id: 10_case_study--george_floyd     # optional; default from notebook and values
             inputs: [tests/data/x.csv]          # optional extra input files (for the cache)
+          - notebook: 10_case_study
+            for_each: case                   # one run per case the study can answer for
+            title: "Case study: {title}"     # {case_id} and {title} of each case
+            overrides: {george_floyd: {its_event: "george_floyd:2021-04-20:conviction"}}
+          - notebook: 20_event_study
+            for_each: event_type             # one run per event type with enough cases
+            title: "Event study: {event_words}"
+
+    ``for_each: case`` expands to every case with a day-precision legal event inside
+    an observed series window (:func:`analysis.narrative.cases_with_observed_events`);
+    ``for_each: event_type`` to every event type with observed windows in at least 5
+    cases (:func:`analysis.narrative.major_event_types`). A case or type that has its
+    own entry for the same notebook is not expanded again. Expansion needs ``study``.
+
+    Notebooks are looked up beside the runs file, then in the project's ``notebooks/``,
+    so a runs file may live anywhere.
 
     Raises
     ------
     ReportConfigError
         Listing every problem: unknown notebooks, unknown or mistyped parameters,
-        unsafe or duplicate run ids.
+        unsafe or duplicate run ids, ``for_each`` without a study or of an unknown kind.
     """
     path = Path(path or config.NOTEBOOKS_DIR / "reports.yaml")
-    notebooks_dir = Path(notebooks_dir or path.parent)
+    folders = [Path(notebooks_dir)] if notebooks_dir else [path.parent, config.NOTEBOOKS_DIR]
     problems: list[str] = []
     runs: list[Run] = []
-    for i, entry in enumerate(_read_runs_file(path), start=1):
-        run = _parse_run(entry, f"{path.name}: run {i}", notebooks_dir, problems)
-        if run is not None:
-            runs.append(run)
+    entries = _read_runs_file(path)
+    for i, entry in enumerate(entries, start=1):
+        where = f"{path.name}: run {i}"
+        for item in _expand(entry, entries, study, where, problems):
+            run = _parse_run(item, where, folders, problems)
+            if run is not None:
+                runs.append(run)
+                if study is not None:
+                    problems += [f"{where}: {p}" for p in _unknown_ids(run.parameters, study)]
     seen: dict[str, int] = {}
     for run in runs:
         seen[run.run_id] = seen.get(run.run_id, 0) + 1
@@ -200,16 +228,100 @@ def _read_runs_file(path: Path) -> list:
     return raw.get("runs") or []
 
 
-def _parse_run(entry: object, where: str, notebooks_dir: Path, problems: list[str]) -> Run | None:
+def _unknown_ids(parameters: dict, study: Study) -> list[str]:
+    """Case ids, event types and event ids the study does not have (with a suggestion)."""
+    from ..schema import EVENT_TYPES
+
+    known = {
+        "case_id": list(study.cases["case_id"]),
+        "event_type": list(EVENT_TYPES),
+        "its_event": list(study.legal_events["event_id"]),
+    }
+    out = []
+    for key, values in known.items():
+        value = parameters.get(key)
+        if value in (None, "") or value in values:
+            continue
+        close = difflib.get_close_matches(str(value), values, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        out.append(f"{key} {value!r} is not in the study{hint}")
+    return out
+
+
+#: What ``for_each`` may expand over, with the parameter each item sets.
+FOR_EACH = {"case": "case_id", "event_type": "event_type"}
+
+
+def _expand(
+    entry: object, entries: list, study: Study | None, where: str, problems: list[str]
+) -> list[object]:
+    """The entries a ``for_each`` entry stands for (an ordinary entry stands for itself)."""
+    if not isinstance(entry, dict) or "for_each" not in entry:
+        return [entry]
+    kind = entry["for_each"]
+    if kind not in FOR_EACH:
+        problems.append(f"{where}: for_each is one of {sorted(FOR_EACH)}, not {kind!r}")
+        return []
+    if study is None:
+        problems.append(f"{where}: for_each needs the study (pass --data)")
+        return []
+    from ..narrative import cases_with_observed_events, major_event_types
+
+    key = FOR_EACH[kind]
+    items = cases_with_observed_events(study) if kind == "case" else major_event_types(study)
+    own = {
+        str((e.get("parameters") or {}).get(key))
+        for e in entries
+        if isinstance(e, dict)
+        and "for_each" not in e
+        and e.get("notebook") == entry.get("notebook")
+    }
+    titles = dict(zip(study.cases["case_id"], study.cases["title"], strict=True))
+    overrides = entry.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        problems.append(f"{where}: overrides must map an item to its parameters")
+        return []
+    out = []
+    for item in items:
+        if item in own:
+            continue
+        fields = {
+            "case_id": item,
+            "event_type": item,
+            "title": titles.get(item, item),
+            "event_words": item.replace("_", " "),
+        }
+        name = str(entry.get("notebook", "")).removesuffix(".ipynb")
+        out.append(
+            {
+                "notebook": entry.get("notebook"),
+                "parameters": {
+                    **(entry.get("parameters") or {}),
+                    **(overrides.get(item) or {}),
+                    key: item,
+                },
+                "title": str(entry["title"]).format_map(fields) if entry.get("title") else None,
+                "id": _run_id(name, {key: item}),
+                "inputs": entry.get("inputs"),
+            }
+        )
+    return out
+
+
+def _parse_run(entry: object, where: str, folders: list[Path], problems: list[str]) -> Run | None:
     """One entry of a runs file as a :class:`Run`; ``None`` (and ``problems``) if unusable."""
     if not isinstance(entry, dict) or "notebook" not in entry:
         problems.append(f"{where} needs a 'notebook'")
         return None
     name = str(entry["notebook"]).removesuffix(".ipynb")
-    nb_path = notebooks_dir / f"{name}.ipynb"
-    if not RUN_ID_RE.match(name) or not nb_path.is_file():
-        problems.append(f"{where}: no notebook {name!r} in {notebooks_dir}")
+    found = [f / f"{name}.ipynb" for f in folders if (f / f"{name}.ipynb").is_file()]
+    if not RUN_ID_RE.match(name) or not found:
+        known = sorted({n.stem for f in folders for n in f.glob("*.ipynb")})
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f"; notebooks: {', '.join(known)}"
+        problems.append(f"{where}: no notebook {name!r}{hint}")
         return None
+    nb_path = found[0]
     params = dict(entry.get("parameters") or {})
     if "results_path" not in notebook_parameters(nb_path):
         problems.append(f"{where}: {name}.ipynb must declare results_path")
@@ -243,4 +355,4 @@ def _parse_run(entry: object, where: str, notebooks_dir: Path, problems: list[st
     ):
         problems.append(f"{where}: inputs must be a list of file paths inside the project")
         return None
-    return Run(name, params, run_id, title, tuple(inputs))
+    return Run(name, params, run_id, title, tuple(inputs), str(nb_path.resolve()))

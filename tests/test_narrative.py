@@ -207,3 +207,12 @@ def test_stacked_granger_and_time_to_charge_sentences_end_with_a_verdict():
     text = narrative.time_to_charge_sentence(panel, fit, 365)
     assert text.startswith("2 criminal cases followed from the incident for at most 365 days")
     assert "Left out: c: no criminal process" in text and "inconclusive" in text
+
+
+def test_main_series_and_not_enough(minimal_dir):
+    from analysis.errors import InsufficientData
+
+    study = load_study(minimal_dir, warn=False)
+    assert narrative.main_series(study) == "free_ana"
+    text = narrative.not_enough("the model", InsufficientData("1 case; *two* needed"))
+    assert text.startswith("**Not enough data for the model:** 1 case; \\*two\\* needed.")

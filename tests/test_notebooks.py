@@ -136,3 +136,23 @@ def test_41_kelley_simmons_replication(raw_dir, tmp_path):
         "hr_inreport_model_3_1": 5.7056,
         "robust_se_model_3_1": 0.5915,
     }
+
+
+def test_the_whole_batch_runs_on_a_users_small_study(minimal_dir, tmp_path, capsys):
+    """`report --data my_study` with no runs file: the bundled runs expand over the
+    user's study and every page is made; estimates the study cannot support say so."""
+    from analysis.cli import main
+
+    out = tmp_path / "reports"
+    assert main(["report", "--data", str(minimal_dir), "--out", str(out), "--quiet"]) == 0
+    assert "5 runs: 5 ran" in capsys.readouterr().out
+    assert sorted(p.name for p in (out / "runs").iterdir()) == [
+        "00_data_overview",
+        "10_case_study--free_ana",
+        "30_lead_lag",
+        "40_outcomes",
+        "41_kelley_simmons_replication",
+    ]
+    outcomes = (out / "runs" / "40_outcomes" / "report.html").read_text()
+    assert "Not enough data for the time-to-charge models" in outcomes
+    assert "Not enough data for" in (out / "runs" / "30_lead_lag" / "report.html").read_text()

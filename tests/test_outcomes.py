@@ -235,3 +235,15 @@ def test_time_to_charge_panel_keeps_criminal_cases_audits_and_stops_at_no_charge
     last = panel.groupby("case_id").tail(1)
     ended = last[(last["event"] == 1) | (last["competing"] == 1)]
     assert len(ended) == per_case["e"].sum() + per_case["c"].sum()  # nothing after the end
+
+
+def test_too_little_data_is_said_in_words_not_a_numpy_error():
+    from analysis.errors import InsufficientData
+
+    one_case = pd.DataFrame({"y": [0, 1, 0, 1], "x": [0.1, 0.5, 0.2, 0.9], "g": ["a"] * 4})
+    with pytest.raises(InsufficientData, match="1 cluster"):
+        logit(one_case, "y", ["x"], cluster="g")
+    with pytest.raises(InsufficientData, match="0 complete rows for 2 parameters"):
+        logit(one_case.iloc[:0], "y", ["x"])
+    with pytest.raises(InsufficientData, match="0 of 4 rows have the event"):
+        logit(one_case.assign(y=0), "y", ["x"])

@@ -27,6 +27,7 @@ from statsmodels.tsa.stattools import ccf
 
 from ._numeric import quiet
 from .align import case_panel
+from .errors import require
 from .study import Study
 
 
@@ -560,11 +561,11 @@ def event_rate_model(
                 }
             )
         )
-    if not frames:
-        raise ValueError("no case has an observed series long enough for the event model")
+    require(bool(frames), "no case has an observed series long enough for the event model")
     data = pd.concat(frames, ignore_index=True).dropna()
-    if data["events"].sum() == 0:
-        raise ValueError("no legal event falls in an observed run")
+    require(data["events"].sum() > 0, "no legal event falls in an observed run")
+    n_cases = int(data["case_id"].nunique())
+    require(n_cases >= 2, f"{n_cases} case; errors clustered by case need at least two")
     X = sm.add_constant(data[["pressure"]]).rename(columns={"const": "intercept"})
     groups = pd.factorize(data["case_id"])[0]
     fit = sm.GLM(data["events"], X, family=sm.families.Poisson()).fit(

@@ -69,6 +69,20 @@ class DataError(ValueError):
         return [str(f) for f in self.failures]
 
 
+class InsufficientData(ValueError):
+    """A valid study holds too little for this estimate (too few rows, cases or events).
+
+    ``str(error)`` says what is missing in plain words; notebooks show it in place of the
+    estimate instead of failing, since a small study is not an error.
+    """
+
+
+def require(enough: bool, what: str) -> None:
+    """Raise :class:`InsufficientData` with ``what`` (plain words) unless ``enough``."""
+    if not enough:
+        raise InsufficientData(what)
+
+
 class DataWarning(UserWarning):
     """Data that are valid but deserve a look (gaps, events outside a series, …)."""
 

@@ -331,6 +331,27 @@ def sources_table(study: Study, case_id: str) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def main_series(study: Study) -> str | None:
+    """The series with observed days that the most cases link (ties: the longest);
+    ``None`` when no linked series has an observed day."""
+    observed = study.activity.loc[study.activity["value"].notna()]
+    days = observed.groupby("campaign_id").size()
+    links = study.case_campaigns()
+    users = links[links["campaign_id"].isin(days.index)].groupby("campaign_id")["case_id"].nunique()
+    if users.empty:
+        return None
+    ranked = sorted(users.index, key=lambda c: (-users[c], -days[c], c))
+    return str(ranked[0])
+
+
+def not_enough(what: str, exc: Exception) -> str:
+    """Markdown in place of an estimate the study cannot support (the reason in words)."""
+    return (
+        f"**Not enough data for {md(what)}:** {md(exc)}. This is a property of the study, "
+        "not an error; the other sections of this page stand."
+    )
+
+
 def no_series_note(study: Study, case_id: str) -> str:
     """Why a case study has no activity to show, and how to add a series (Markdown)."""
     links = study.case_campaigns().query("case_id == @case_id")["campaign_id"]

@@ -25,6 +25,7 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.duration.hazard_regression import PHReg
 
+from .errors import require
 from .results import ModelResult
 
 
@@ -33,6 +34,17 @@ def _complete(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     if missing:
         raise KeyError(f"columns not in the frame: {missing}")
     return frame.dropna(subset=list(columns))
+
+
+def _enough_for(data: pd.DataFrame, n_params: int, cluster: str | None, event: str) -> None:
+    """:class:`~analysis.errors.InsufficientData` unless a model can be fitted: more rows
+    than parameters, at least one event and one non-event, two clusters or more."""
+    require(len(data) > n_params, f"{len(data)} complete rows for {n_params} parameters")
+    events = int((data[event] == 1).sum())
+    require(0 < events < len(data), f"{events} of {len(data)} rows have the event")
+    if cluster:
+        n = int(data[cluster].nunique())
+        require(n >= 2, f"{n} cluster ({cluster}); standard errors need at least two")
 
 
 def logit(
@@ -52,6 +64,7 @@ def logit(
     """
     cols = [outcome, *covariates, *([cluster] if cluster else [])]
     data = _complete(frame, cols)
+    _enough_for(data, len(covariates) + 1, cluster, outcome)
     y = data[outcome].astype(float)
     if not set(np.unique(y)) <= {0.0, 1.0}:
         raise ValueError(f"{outcome} must be 0/1")
@@ -232,6 +245,7 @@ def cox(
     if (data[stop] <= data[start]).any():
         bad = data.index[data[stop] <= data[start]][0]
         raise ValueError(f"row {bad}: {stop} must be after {start} (intervals are (start, stop])")
+    _enough_for(data, len(covariates), cluster, event)
     entry = r_convention_entry(data[start].to_numpy(), data[stop].to_numpy())
     model = PHReg(
         data[stop].to_numpy(dtype=float),
@@ -406,9 +420,13 @@ def time_to_event_panel(
     """
     from .align import SeriesBank
 
-    if "start_date" not in study.cases:
-        raise KeyError("cases need a start_date column (the incident) for a time-to-event panel")
-    series = SeriesBank.from_activity(study.activity).series(campaign_id)
+    require(
+        "start_date" in study.cases and study.cases["start_date"].notna().any(),
+        "no case has a start_date (the incident) to count the time to a charge from",
+    )
+    bank = SeriesBank.from_activity(study.activity)
+    require(campaign_id in set(bank.ids), f"the series {campaign_id!r} has no observed day")
+    series = bank.series(campaign_id)
     logged = np.log1p(series)
     cases = study.cases[["case_id", "start_date"]].merge(study.case_campaigns(), on="case_id")
     cases = cases[cases["campaign_id"] == campaign_id]

@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export MPLBACKEND ?= Agg
 
-.PHONY: help setup data prepare validate reports bench test test-fast lint format kernel clean
+.PHONY: help setup data prepare validate reports bench test test-fast lint format kernel docs clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,8 +55,11 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-kernel: $(STAMP) ## Register the Jupyter kernel "pressure-precedent" for JupyterLab
-	$(PY) -m ipykernel install --user --name pressure-precedent --display-name "Pressure & Precedent"
+docs: $(STAMP) ## API reference from the docstrings (pdoc) -> docs/api/index.html
+	$(PY) docs/build_api.py
+
+kernel: $(STAMP) ## Register this clone's kernel "pressure-precedent" in .venv (JupyterLab from .venv finds it)
+	$(PY) -m ipykernel install --sys-prefix --name pressure-precedent --display-name "Pressure & Precedent"
 
 clean: ## Remove generated data and reports (never raw data)
 	rm -rf data/processed/*.parquet reports .pytest_cache .ruff_cache

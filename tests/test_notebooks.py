@@ -156,3 +156,20 @@ def test_the_whole_batch_runs_on_a_users_small_study(minimal_dir, tmp_path, caps
     outcomes = (out / "runs" / "40_outcomes" / "report.html").read_text()
     assert "Not enough data for the time-to-charge models" in outcomes
     assert "Not enough data for" in (out / "runs" / "30_lead_lag" / "report.html").read_text()
+
+
+def test_01_explore_runs_on_a_users_study(minimal_dir, tmp_path):
+    out = _execute("01_explore", tmp_path, data_dir=str(minimal_dir))
+    assert out == {"case_id": "free_ana", "pairs": 3}
+
+
+def test_notebooks_opened_by_hand_write_no_results_file():
+    """results_path defaults to "" in every notebook: nothing lands in notebooks/."""
+    from analysis import narrative
+
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        book = nbformat.read(path, as_version=4)
+        cell = next(c for c in book.cells if "parameters" in c.metadata.get("tags", []))
+        assert 'results_path = ""' in cell.source, path.name
+        assert book.metadata["kernelspec"]["name"] == "pressure-precedent"
+    narrative.save_headlines("", anything=1)  # a no-op, no file named ''

@@ -27,6 +27,18 @@ from ._numeric import quiet
 from .schema import REQUIRED
 from .study import Study
 
+__all__ = [
+    "INCIDENT",
+    "NORMALISATIONS",
+    "EventWindows",
+    "SeriesBank",
+    "case_panel",
+    "day_events",
+    "event_windows",
+    "normalise_activity",
+    "normalise_windows",
+]
+
 Normalisation = Literal["none", "log1p", "share_of_max", "zscore"]
 NORMALISATIONS: tuple[str, ...] = ("none", "log1p", "share_of_max", "zscore")
 #: ``event_type`` given to a case's triggering incident (``cases.start_date``).

@@ -30,6 +30,20 @@ from .align import case_panel
 from .errors import require
 from .study import Study
 
+__all__ = [
+    "bh_adjust",
+    "cross_correlation",
+    "event_rate_model",
+    "granger_discoveries",
+    "granger_f",
+    "granger_many",
+    "granger_tests",
+    "impulse_responses",
+    "longest_observed_run",
+    "select_lag",
+    "shift_p_values",
+]
+
 
 def longest_observed_run(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """The longest stretch of consecutive rows where every column is observed."""

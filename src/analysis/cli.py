@@ -19,6 +19,19 @@ from typing import NoReturn
 from . import __version__, config
 from .errors import DataError, DataWarning, Failure, OutputError
 
+__all__ = [
+    "EXIT_DATA_ERROR",
+    "build_parser",
+    "cmd_data",
+    "cmd_fetch",
+    "cmd_ingest",
+    "cmd_prepare",
+    "cmd_report",
+    "cmd_timing",
+    "cmd_validate",
+    "main",
+]
+
 EXIT_DATA_ERROR = 2
 
 

@@ -11,6 +11,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = [
+    "CACHE_DIR",
+    "CURATED_DIR",
+    "DATA_DIR",
+    "FIGURES_DIR",
+    "MANIFEST_FILE",
+    "NOTEBOOKS_DIR",
+    "PROCESSED_DATA_DIR",
+    "PROJECT_NAME",
+    "PROJ_ROOT",
+    "RAW_DATA_DIR",
+    "REPORTS_DIR",
+    "USER_DATA_DIR",
+    "data_mirror",
+    "find_root",
+    "memory_limit",
+]
+
 PROJECT_NAME = "pressure-precedent"
 
 

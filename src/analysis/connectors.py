@@ -66,6 +66,39 @@ from .datasets import (
 from .errors import DataError, Failure, OutputError
 from .schema import FIRST_DAY, LAST_DAY, SLUG_EXPECTED, SLUG_RE
 
+__all__ = [
+    "CONNECTORS",
+    "GDELT_DOC",
+    "LANG_RE",
+    "MAX_REDIRECTS",
+    "MAX_REPLY_BYTES",
+    "MAX_RETRY_AFTER",
+    "MEDIACLOUD_API",
+    "PAGEVIEWS_START",
+    "RETRY_STATUS",
+    "WIKIMEDIA_PAGEVIEWS",
+    "WIKIPEDIA_API",
+    "Connector",
+    "FetchError",
+    "FetchedSeries",
+    "Gdelt",
+    "GoogleTrends",
+    "Http",
+    "MediaCloud",
+    "Request",
+    "Wikipedia",
+    "default_http",
+    "fetch_gdelt",
+    "fetch_mediacloud",
+    "fetch_wikipedia",
+    "import_google_trends",
+    "read_google_trends",
+    "user_agent",
+    "wikipedia_redirects",
+    "wikipedia_views",
+    "write_series",
+]
+
 WIKIMEDIA_PAGEVIEWS = "https://wikimedia.org/api/rest_v1/metrics/pageviews/per-article"
 PAGEVIEWS_START = pd.Timestamp("2015-07-01")
 GDELT_DOC = "https://api.gdeltproject.org/api/v2/doc/doc"

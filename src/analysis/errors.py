@@ -10,6 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+__all__ = [
+    "DataError",
+    "DataWarning",
+    "Failure",
+    "InsufficientData",
+    "OutputError",
+    "require",
+]
+
 
 @dataclass(frozen=True)
 class Failure:

@@ -28,6 +28,17 @@ from .align import EventWindows, Normalisation, SeriesBank, event_windows, norma
 from .results import ModelResult
 from .study import Study
 
+__all__ = [
+    "LeadsLagsResult",
+    "PlaceboResult",
+    "event_time_curves",
+    "ks_uniform",
+    "leads_lags",
+    "leads_lags_design",
+    "placebo_test",
+    "stacked_event_study",
+]
+
 
 def _windows(
     study: Study,

@@ -29,6 +29,18 @@ from . import config
 from .errors import DataError, Failure
 from .schema import DATE_RANGE_EXPECTED, FIRST_DAY, LAST_DAY
 
+__all__ = [
+    "MAX_SILENT_DAYS",
+    "MEMORY_RANGE",
+    "TWITTER_EPOCH_MS",
+    "connect",
+    "count_posts",
+    "count_tweet_ids",
+    "memory_bytes",
+    "parse_size",
+    "snowflake_to_datetime",
+]
+
 TWITTER_EPOCH_MS = 1288834974657
 TimestampUnit = Literal["auto", "s", "ms", "snowflake"]
 ArchiveFormat = Literal["auto", "csv", "json", "parquet", "ids"]

@@ -60,6 +60,15 @@ from statsmodels.tsa.statespace.structural import UnobservedComponents
 
 from .results import ModelResult
 
+__all__ = [
+    "ImpactResult",
+    "counterfactual",
+    "newey_west_lags",
+    "placebo_in_time",
+    "prewhitened_hac",
+    "segmented_regression",
+]
+
 
 def newey_west_lags(n: int) -> int:
     """Newey & West (1994) rule of thumb: ``⌊4 (n / 100)^(2/9)⌋`` lags."""

@@ -22,6 +22,16 @@ from . import config
 from ._io import atomic_write
 from .errors import DataError, Failure
 
+__all__ = [
+    "Manifest",
+    "ManifestFile",
+    "fetch",
+    "is_valid",
+    "load_manifest",
+    "sha256_of",
+    "verify",
+]
+
 
 @dataclass(frozen=True)
 class ManifestFile:

@@ -25,6 +25,37 @@ from .datasets import load_study
 from .errors import DataWarning
 from .study import Study, case_campaign_links
 
+__all__ = [
+    "busiest_pair",
+    "case_header",
+    "case_series",
+    "case_window",
+    "cases_table",
+    "cases_with_observed_events",
+    "granger_sentence",
+    "impact_sentence",
+    "key_event",
+    "label_summary",
+    "link",
+    "load",
+    "main_series",
+    "major_event_types",
+    "md",
+    "no_series_note",
+    "not_enough",
+    "onset_sentence",
+    "overview_tables",
+    "placebo_counts",
+    "primary_series",
+    "ratio_verdict",
+    "save_headlines",
+    "sources_table",
+    "stacked_sentence",
+    "time_to_charge_sentence",
+    "timing_sentence",
+    "timing_sentences",
+]
+
 if TYPE_CHECKING:  # its.py imports statsmodels; notebooks without an ITS need not
     from .its import ImpactResult
 
@@ -56,8 +87,11 @@ def save_headlines(path: str | Path, **numbers: object) -> None:
     """Write a run's headline numbers as JSON (atomically); the report index shows them.
 
     NaN, NaT and infinities become ``null``; numpy scalars and timestamps become plain
-    JSON values.
+    JSON values. An empty ``path`` (a notebook opened in JupyterLab rather than run by
+    the batch) writes nothing, so no ``results.json`` lands among the notebooks.
     """
+    if not str(path):
+        return
     data = _jsonable(numbers)
     atomic_write(Path(path), lambda p: p.write_text(json.dumps(data, indent=2, ensure_ascii=False)))
 
@@ -329,6 +363,66 @@ def sources_table(study: Study, case_id: str) -> str:
         "<tr><th>date</th><th>event</th><th>direction</th><th>description</th><th>source</th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def cases_table(study: Study) -> pd.DataFrame:
+    """One row per case: what a researcher looks at first.
+
+    Columns: ``case_id``, ``title``, ``country``, ``category``, ``n_events`` (legal
+    events), ``n_day_events`` (known to the day), ``first_event``/``last_event``
+    (dates), ``series`` (linked series with observed days, ``;``-joined) and
+    ``primary_series`` (the one that answers for the case, see :func:`primary_series`).
+    """
+    ev = study.legal_events
+    per_case = ev.groupby("case_id").agg(
+        n_events=("event_id", "size"),
+        n_day_events=("date_precision", lambda p: int((p == "day").sum())),
+        first_event=("date", "min"),
+        last_event=("date", "max"),
+    )
+    observed = set(study.activity.loc[study.activity["value"].notna(), "campaign_id"])
+    links = study.case_campaigns()
+    links = links[links["campaign_id"].isin(observed)]
+    series = links.groupby("case_id")["campaign_id"].agg(";".join)
+    out = study.cases[["case_id", "title", "country", "category"]].set_index("case_id")
+    out = out.join(per_case).join(series.rename("series"))
+    out[["n_events", "n_day_events"]] = out[["n_events", "n_day_events"]].fillna(0).astype(int)
+    out["series"] = out["series"].fillna("")
+    out["primary_series"] = [primary_series(study, c) or "" for c in out.index]
+    return out.reset_index()
+
+
+def case_series(
+    study: Study, case_id: str, campaign_id: str | None = None, before: int = 120, after: int = 90
+) -> tuple[pd.Series, pd.DataFrame]:
+    """One case's activity around its events, and the events: what a case plot needs.
+
+    Parameters
+    ----------
+    study : Study
+    case_id : str
+    campaign_id : str, optional
+        Default: the case's primary series (:func:`primary_series`).
+    before, after : int
+        Days shown before the first and after the last day-precision event.
+
+    Returns
+    -------
+    (series, events)
+        The daily series (NaN = unobserved; empty when the case has no series) and the
+        case's legal events (all precisions), for :func:`analysis.plots.series_with_events`.
+
+    Raises
+    ------
+    KeyError
+        For an unknown case id (with the closest ones).
+    """
+    study.subset([case_id])  # an unknown id: KeyError with a suggestion
+    events = study.legal_events[study.legal_events["case_id"] == case_id].reset_index(drop=True)
+    series_id = campaign_id or primary_series(study, case_id)
+    if series_id is None:
+        return pd.Series(dtype=float, name=case_id), events
+    return case_window(study, case_id, series_id, before=before, after=after), events
 
 
 def main_series(study: Study) -> str | None:

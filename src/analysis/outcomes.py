@@ -28,6 +28,20 @@ from statsmodels.duration.hazard_regression import PHReg
 from .errors import require
 from .results import ModelResult
 
+__all__ = [
+    "CRIMINAL_PROCESS",
+    "IMPLIES_CHARGE",
+    "TIES",
+    "cluster_sandwich",
+    "cox",
+    "discrete_hazard",
+    "event_outcomes",
+    "logit",
+    "r_convention_entry",
+    "score_residuals",
+    "time_to_event_panel",
+]
+
 
 def _complete(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     missing = [c for c in columns if c not in frame.columns]

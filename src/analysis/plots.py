@@ -13,6 +13,20 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+__all__ = [
+    "DIRECTION_COLOURS",
+    "LABEL_COLOURS",
+    "coefficients",
+    "counterfactual",
+    "cross_correlation",
+    "event_time_curves",
+    "label_counts",
+    "plain",
+    "ratios",
+    "series_with_events",
+    "timeline",
+]
+
 DIRECTION_COLOURS = {"favourable": "#1b7837", "unfavourable": "#b2182b", "neutral": "#4d4d4d"}
 LABEL_COLOURS = {
     "preceded": "#2166ac",

@@ -48,6 +48,18 @@ from .datasets import (
 from .errors import DataError, Failure, OutputError
 from .ingest import count_tweet_ids
 
+__all__ = [
+    "BUILDERS",
+    "ICHBINHANNA_ARCHIVES",
+    "blm_series",
+    "build_study",
+    "ferguson_series",
+    "ichbinhanna_series",
+    "mahsaamini_series",
+    "navalny_series",
+    "prepare",
+]
+
 #: Query windows of the #IchBinHanna archives (from the authors' code/queries/*.sh;
 #: end exclusive). ``None``: not stated, so the span of the archive is used.
 ICHBINHANNA_ARCHIVES: dict[str, tuple[str, tuple[str, str] | None]] = {

@@ -17,6 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+__all__ = [
+    "TIDY_COLUMNS",
+    "ModelResult",
+    "Tidy",
+    "etable",
+]
+
 
 @dataclass(frozen=True)
 class ModelResult:

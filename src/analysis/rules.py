@@ -5,6 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+__all__ = [
+    "TimingRule",
+]
+
 
 @dataclass(frozen=True)
 class TimingRule:

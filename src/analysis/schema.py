@@ -35,6 +35,31 @@ from pandera.typing import Series
 
 from .errors import Failure
 
+__all__ = [
+    "COUNTRY_CODES",
+    "DATE_PRECISIONS",
+    "DATE_RANGE_EXPECTED",
+    "DIRECTIONS",
+    "EVENT_TYPES",
+    "MAX_VALUE",
+    "MODELS",
+    "NULLABLE",
+    "OPTIONAL_DAYS",
+    "OPTIONAL_DEFAULTS",
+    "REQUIRED",
+    "SLUG_EXPECTED",
+    "SLUG_MAX",
+    "SLUG_PATTERN",
+    "SLUG_RE",
+    "STANCES",
+    "TABLES",
+    "CampaignActivity",
+    "Campaigns",
+    "Cases",
+    "LegalEvents",
+    "check_table",
+]
+
 TABLES: tuple[str, ...] = ("cases", "legal_events", "campaigns", "campaign_activity")
 
 #: Ids become file and folder names (a report per case): at most 64 characters.

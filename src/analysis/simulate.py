@@ -31,6 +31,16 @@ import pandas as pd
 
 from .study import Study, make_event_ids
 
+__all__ = [
+    "PATTERNS",
+    "SHAPES",
+    "Simulated",
+    "ar1_noise",
+    "shape_accuracy",
+    "simulate_shapes",
+    "simulate_study",
+]
+
 Pattern = Literal["preceded", "followed", "both", "neither"]
 PATTERNS: tuple[str, ...] = ("preceded", "followed", "both", "neither")
 

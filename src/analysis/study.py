@@ -16,6 +16,18 @@ import pandas as pd
 
 from .errors import DataError, Failure
 
+__all__ = [
+    "Study",
+    "case_campaign_links",
+    "coverage",
+    "cross_check",
+    "format_event_dates",
+    "make_event_ids",
+    "make_study",
+    "study_warnings",
+    "to_contract",
+]
+
 
 @dataclass(frozen=True)
 class Study:

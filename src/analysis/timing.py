@@ -84,6 +84,27 @@ from .align import INCIDENT, SeriesBank, day_events
 from .rules import TimingRule
 from .study import Study
 
+__all__ = [
+    "ALPHA_SHARES",
+    "LABELS",
+    "RATIOS",
+    "ROW_KEYS",
+    "SPEC_CHANGES",
+    "TAIL_DF",
+    "CostL2Cumsum",
+    "Geometry",
+    "Onset",
+    "TimingResult",
+    "detect_onset",
+    "geometry",
+    "label_rows",
+    "onsets",
+    "placebo_labels",
+    "placebo_needed",
+    "robust_noise",
+    "timing_table",
+]
+
 LABELS: tuple[str, ...] = ("preceded", "followed", "both", "neither", "insufficient data")
 #: Reasonable alternative rules for the specification stability (one change each).
 SPEC_CHANGES: tuple[dict, ...] = (

@@ -19,6 +19,11 @@ from .folders import claim_reports, remove_leftovers, remove_stale_runs
 from .runs import Run, load_runs, notebook_parameters
 from .site import write_index
 
+__all__ = [
+    "BatchResult",
+    "run_batch",
+]
+
 
 @dataclass
 class BatchResult:

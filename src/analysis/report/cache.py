@@ -11,6 +11,13 @@ from pathlib import Path
 from .. import __version__, config
 from .runs import STATUS_FILE, Run
 
+__all__ = [
+    "cache_key",
+    "code_hash",
+    "git_commit",
+    "hash_files",
+]
+
 
 def hash_files(paths: Iterable[Path]) -> str:
     """sha256 over the names and contents of files (folders are walked, sorted)."""

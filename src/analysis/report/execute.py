@@ -22,6 +22,13 @@ from .._io import (
 )
 from .runs import STATUS_FILE, Run
 
+__all__ = [
+    "INLINE_BACKEND",
+    "BatchTerminated",
+    "execute_run",
+    "render_html",
+]
+
 
 @functools.cache
 def _exporter(show_code: bool):

@@ -19,6 +19,13 @@ from ..errors import OutputError
 from .runs import RUN_FILES, STATUS_FILE, Run
 from .site import INDEX_TITLE
 
+__all__ = [
+    "claim_reports",
+    "looks_like_reports",
+    "remove_leftovers",
+    "remove_stale_runs",
+]
+
 
 def remove_leftovers(out_dir: Path, run_ids: Iterable[str] = ()) -> list[Path]:
     """Delete temporary files an interrupted batch left behind (never finished files).

@@ -16,6 +16,20 @@ import yaml
 from .. import config
 from ..study import Study
 
+__all__ = [
+    "FOR_EACH",
+    "RESERVED",
+    "RUN_FILES",
+    "RUN_ID_MAX",
+    "RUN_ID_RE",
+    "STATUS_FILE",
+    "ReportConfigError",
+    "Run",
+    "load_runs",
+    "notebook_parameters",
+    "validate_parameters",
+]
+
 RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 

@@ -11,6 +11,11 @@ from .._io import (
     atomic_write,
 )
 
+__all__ = [
+    "INDEX_TITLE",
+    "write_index",
+]
+
 INDEX_TITLE = "<title>Pressure &amp; Precedent — reports</title>"
 
 

@@ -1,0 +1,44 @@
+"""The public API: `import analysis` lists its entry points, and the API reference is
+built from the docstrings (pdoc), every exported name resolved."""
+
+from __future__ import annotations
+
+import importlib.util
+import runpy
+import warnings
+from pathlib import Path
+
+import pytest
+
+import analysis
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_analysis_exposes_the_entry_points_and_nothing_else():
+    assert set(dir(analysis)) == {*analysis.__all__, "__version__"}
+    assert {"load", "cases", "case_series", "timing_table", "plots"} <= set(analysis.__all__)
+    for name in analysis.__all__:
+        assert getattr(analysis, name) is not None
+    with pytest.raises(AttributeError):
+        analysis.np  # noqa: B018 - the helper modules' imports are not the API
+
+
+def test_every_public_module_declares_all():
+    for path in sorted((ROOT / "src" / "analysis").rglob("*.py")):
+        if path.name.startswith("_") and path.name != "__init__.py":
+            continue
+        assert "__all__ = [" in path.read_text() or "__all__ = sorted" in path.read_text(), path
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("pdoc") is None, reason="pdoc is a dev tool")
+def test_the_api_reference_builds_from_the_docstrings(tmp_path):
+    build = runpy.run_path(str(ROOT / "docs" / "build_api.py"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a name pdoc cannot resolve is a warning
+        index = build["main"](tmp_path)
+    assert index.is_file()
+    page = (tmp_path / "analysis.html").read_text()
+    assert "case_series" in page and "timing_table" in page
+    assert (tmp_path / "analysis" / "timing.html").is_file()

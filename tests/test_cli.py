@@ -121,7 +121,11 @@ def test_timing_writes_the_per_event_table(minimal_dir, tmp_path, capsys):
     # a 103-day series has too few comparison dates for an empirical p-value: a t tail
     assert table.loc[0, "placebo_kind"].endswith("(t tail)")
     err = capsys.readouterr().err
-    assert "labels: " in err and "1 events excluded: 1 date known only to the month" in err
+    assert (
+        "labels: " in err
+        and "1 event not labelled (date known only to the month): new_law:2024-05:bill_passed"
+        in err
+    )
 
 
 def test_timing_for_one_case_and_bad_options_get_one_line(minimal_dir, capsys):

@@ -346,3 +346,16 @@ def test_the_fetch_command_is_built_from_the_connector_registry(capsys):
         c.CONNECTORS["gdelt"].fetch(_http(), c.Request("x", start="2020-01-01", end="2020-01-02"))
     with pytest.raises(DataError, match="'articles' or 'share'"):
         c.CONNECTORS["gdelt"].metric(c.Request("x", metric="likes"))
+
+
+def test_fetch_sets_the_stance_and_a_rerun_keeps_it(tmp_path):
+    study = tmp_path / "study"
+    shutil.copytree(MINIMAL, study)
+    (tmp_path / "t.csv").write_text(DAILY)
+    base = ["fetch", "google-trends", "--campaign", "britney_search", "--data", str(study)]
+    assert main([*base, "--file", str(tmp_path / "t.csv"), "--stance", "neutral"]) == 0
+    stance = pd.read_csv(study / "campaigns.csv").set_index("campaign_id")["stance"]
+    assert stance["britney_search"] == "neutral"
+    assert main([*base, "--file", str(tmp_path / "t.csv")]) == 0  # an update keeps it
+    stance = pd.read_csv(study / "campaigns.csv").set_index("campaign_id")["stance"]
+    assert stance["britney_search"] == "neutral"

@@ -340,3 +340,10 @@ def test_subset_keeps_a_case_its_events_and_its_series(minimal_dir):
     assert ana.campaigns["campaign_id"].tolist() == ["free_ana"] and len(ana.activity) == len(
         study.activity
     )
+
+
+def test_percent_never_claims_a_whole_series_that_misses_a_day():
+    from analysis.study import percent
+
+    assert percent(100 * 3649 / 3650) == "99.9%" and percent(100.0) == "100.0%"
+    assert percent(100 * 1 / 5000) == "0.1%" and percent(97.087) == "97.1%"

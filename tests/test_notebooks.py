@@ -173,3 +173,19 @@ def test_notebooks_opened_by_hand_write_no_results_file():
         assert 'results_path = ""' in cell.source, path.name
         assert book.metadata["kernelspec"]["name"] == "pressure-precedent"
     narrative.save_headlines("", anything=1)  # a no-op, no file named ''
+
+
+def test_papermill_reads_every_parameters_cell_without_a_warning(caplog):
+    """A '=' inside a comment made papermill log "Unable to parse line" and then call
+    every parameter unknown, for every run of the batch."""
+    import logging
+
+    from papermill.translators import PythonTranslator
+
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        book = nbformat.read(path, as_version=4)
+        cell = next(c for c in book.cells if "parameters" in c.metadata.get("tags", []))
+        with caplog.at_level(logging.WARNING, logger="papermill"):
+            found = {p.name for p in PythonTranslator.inspect(cell)}
+        assert "results_path" in found, path.name
+    assert not [r for r in caplog.records if "Unable to parse" in r.getMessage()]

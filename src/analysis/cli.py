@@ -126,7 +126,9 @@ def _refuse_foreign_output(path: Path, header: str) -> None:
 
 
 def _fmt_pct(x: float) -> str:
-    return f"{x:5.1f}%"
+    from .study import percent
+
+    return f"{percent(x):>6}"
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -306,10 +308,12 @@ def cmd_timing(args: argparse.Namespace) -> int:
         f"{int(table['borderline'].sum())} are borderline",
         file=sys.stderr,
     )
-    ex = result.excluded
-    if len(ex):
-        reasons = ", ".join(f"{n} {r}" for r, n in ex["reason"].value_counts().items())
-        print(f"{ex['event_id'].nunique()} events excluded: {reasons}", file=sys.stderr)
+    ex = result.excluded.drop_duplicates("event_id")
+    for reason, group in ex.groupby("reason", sort=True):
+        ids = list(group["event_id"])
+        shown = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
+        word = "event" if len(ids) == 1 else "events"
+        print(f"{len(ids)} {word} not labelled ({reason}): {shown}", file=sys.stderr)
     return 0
 
 
@@ -379,7 +383,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     except c.FetchError as exc:
         print(f"fetch {args.source}: {exc}", file=sys.stderr)
         return 1
-    camp, act = c.write_series(Path(args.data), args.campaign, series)
+    camp, act = c.write_series(Path(args.data), args.campaign, series, stance=args.stance)
     observed = int(series.activity["value"].notna().sum())
     print(f"{args.campaign}: {observed} observed days written to {act} (campaign row in {camp})")
     return 0
@@ -684,6 +688,12 @@ def build_parser() -> argparse.ArgumentParser:
         + " (default: the first)",
     )
     p.add_argument("--file", help="google-trends: the exported CSV")
+    p.add_argument(
+        "--stance",
+        choices=["supporting", "counter", "neutral"],
+        help="does the series count as pressure for the case? (default: supporting for a "
+        "new series; an updated one keeps its stance)",
+    )
     p.add_argument(
         "--refresh", action="store_true", help="ignore cached replies and ask the service again"
     )

@@ -773,13 +773,19 @@ def _existing(folder: Path, table: str) -> tuple[pd.DataFrame | None, Path]:
     return (parse_table(read_raw(path), table, str(path)) if path.exists() else None), path
 
 
-def write_series(folder: Path, campaign_id: str, series: FetchedSeries) -> tuple[Path, Path]:
+def write_series(
+    folder: Path, campaign_id: str, series: FetchedSeries, stance: str | None = None
+) -> tuple[Path, Path]:
     """Add or update a series in a study folder, safely.
 
     The ``campaigns`` row is added or replaced (with ``fetched_at``); activity rows of
     this campaign on the fetched days are replaced, other days and campaigns kept, so a
     rerun updates instead of duplicating. Both tables are validated before anything is
     written, and each is written atomically in the folder's existing format.
+
+    ``stance`` (``supporting``, ``counter`` or ``neutral``) says whether the series counts
+    as pressure for the case; by default a new series is ``supporting`` (attention to a
+    case is pressure in this project's sense) and an updated one keeps its stance.
     """
     if not SLUG_RE.match(campaign_id):
         raise DataError([Failure("--campaign", None, None, campaign_id, SLUG_EXPECTED)])
@@ -798,7 +804,7 @@ def write_series(folder: Path, campaign_id: str, series: FetchedSeries) -> tuple
         row = {
             "campaign_id": campaign_id,
             **series.campaign,
-            "stance": "supporting",
+            "stance": stance or "supporting",
             "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         new_row = pd.DataFrame([row])
@@ -806,7 +812,7 @@ def write_series(folder: Path, campaign_id: str, series: FetchedSeries) -> tuple
             keep = campaigns[campaigns["campaign_id"] != campaign_id]
             if campaign_id in set(campaigns["campaign_id"]):
                 old = campaigns[campaigns["campaign_id"] == campaign_id].iloc[0]
-                new_row["stance"] = old["stance"]
+                new_row["stance"] = stance or old["stance"]
             campaigns = pd.concat([keep, new_row], ignore_index=True)
         else:
             campaigns = new_row

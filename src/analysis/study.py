@@ -290,6 +290,22 @@ def make_study(tables: dict[str, pd.DataFrame], files: dict[str, str], source: s
     return Study(**{**study.__dict__, "warnings": tuple(study_warnings(study))})
 
 
+def percent(share: float) -> str:
+    """A percentage with one decimal that never rounds to 100.0 % (or 0.0 %) when it is
+    not: a series missing one day in years reads 99.9 %, in the coverage table and in
+    the warnings alike."""
+    import math
+
+    if not math.isfinite(share):
+        return "n/a"
+    shown = round(share, 1)
+    if shown >= 100 and share < 100:
+        shown = 99.9
+    elif shown <= 0 and share > 0:
+        shown = 0.1
+    return f"{shown:.1f}%"
+
+
 def study_warnings(study: Study) -> list[str]:
     """Valid-but-notable findings: gaps, unused series, events outside windows, odd orders."""
     out = []
@@ -297,7 +313,7 @@ def study_warnings(study: Study) -> list[str]:
     for rec in cov[cov["n_gaps"] > 0].to_dict("records"):
         out.append(
             f"series {rec['campaign_id']}: {rec['n_gaps']} gap(s) of unobserved days "
-            f"({rec['pct_observed']:.0f}% of "
+            f"({percent(rec['pct_observed'])} of "
             f"{rec['first_day']:%Y-%m-%d}..{rec['last_day']:%Y-%m-%d} observed); "
             "gaps stay missing, never zero"
         )

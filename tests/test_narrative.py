@@ -84,7 +84,7 @@ def test_overview_tables_count_everything(minimal_dir):
 def test_reports_yaml_follows_its_rules_on_the_bundled_data(real_study):
     from analysis.report import load_runs
 
-    runs = load_runs(study=real_study)
+    runs = load_runs(study=real_study, bundled=True)
     case_runs = sorted(r.parameters["case_id"] for r in runs if r.notebook == "10_case_study")
     type_runs = sorted(r.parameters["event_type"] for r in runs if r.notebook == "20_event_study")
     assert case_runs == narrative.cases_with_observed_events(real_study)

@@ -145,13 +145,12 @@ def test_the_whole_batch_runs_on_a_users_small_study(minimal_dir, tmp_path, caps
 
     out = tmp_path / "reports"
     assert main(["report", "--data", str(minimal_dir), "--out", str(out), "--quiet"]) == 0
-    assert "5 runs: 5 ran" in capsys.readouterr().out
+    assert "4 runs: 4 ran" in capsys.readouterr().out  # not the K&S replication
     assert sorted(p.name for p in (out / "runs").iterdir()) == [
         "00_data_overview",
         "10_case_study--free_ana",
         "30_lead_lag",
         "40_outcomes",
-        "41_kelley_simmons_replication",
     ]
     outcomes = (out / "runs" / "40_outcomes" / "report.html").read_text()
     assert "Not enough data for the time-to-charge models" in outcomes
@@ -189,3 +188,39 @@ def test_papermill_reads_every_parameters_cell_without_a_warning(caplog):
             found = {p.name for p in PythonTranslator.inspect(cell)}
         assert "results_path" in found, path.name
     assert not [r for r in caplog.records if "Unable to parse" in r.getMessage()]
+
+
+def test_a_simulated_study_outside_the_project_gets_the_whole_batch(tmp_path, capsys):
+    """issue 16: `report --data STUDY --out DIR` with no runs file finds the overview, a
+    case study per case with an observed event and the event studies; a runs file in a
+    temporary folder works too."""
+    import yaml
+
+    from analysis import narrative
+    from analysis.cli import main
+    from analysis.datasets import load_study
+
+    study_dir = tmp_path / "elsewhere" / "study"
+    sim = simulate_study(6, events_per_case=2, n_days=400, lead=14, seed=11)
+    save_study(sim.study, study_dir, fmt="csv")
+    study = load_study(study_dir, warn=False)
+    cases = narrative.cases_with_observed_events(study)
+    types = narrative.major_event_types(study)
+    assert len(cases) == 6 and types  # the simulated events share types across cases
+    out = tmp_path / "reports"
+    assert main(["report", "--data", str(study_dir), "--out", str(out), "--quiet"]) == 0
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    assert "00_data_overview" in runs
+    assert [r for r in runs if r.startswith("10_case_study--")] == [
+        f"10_case_study--{c}" for c in cases
+    ]
+    assert [r for r in runs if r.startswith("20_event_study--")] == [
+        f"20_event_study--{t}" for t in types
+    ]
+    runs_file = tmp_path / "mine" / "runs.yaml"
+    runs_file.parent.mkdir()
+    runs_file.write_text(yaml.safe_dump({"runs": [{"notebook": "00_data_overview"}]}))
+    mine = tmp_path / "mine_reports"
+    assert main(["report", "--data", str(study_dir), "--runs", str(runs_file), "--out",
+                 str(mine), "--quiet"]) == 0  # fmt: skip
+    assert (mine / "runs" / "00_data_overview" / "report.html").is_file()

@@ -242,7 +242,7 @@ def test_case_ids_in_runs_must_be_slugs(batch):
 
 
 def test_the_project_run_list_is_valid(real_study):
-    runs = load_runs(study=real_study)
+    runs = load_runs(study=real_study, bundled=True)
     assert len({r.run_id for r in runs}) == len(runs) > 20
     assert all(report.RUN_ID_RE.match(r.run_id) for r in runs)
     with pytest.raises(ReportConfigError, match="for_each needs the study"):

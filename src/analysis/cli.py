@@ -319,8 +319,14 @@ def cmd_timing(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .datasets import load_study
-    from .report import ReportConfigError, load_runs, run_batch
+    from .report import ReportConfigError, load_runs, read_runs_file, run_batch
 
+    try:
+        read_runs_file(Path(args.runs))  # an unreadable runs file is said first
+    except ReportConfigError as err:
+        for line in str(err).splitlines():
+            print(line, file=sys.stderr)
+        return EXIT_DATA_ERROR
     study = load_study(Path(args.data), warn=False)  # invalid: one line a problem, exit 2
     try:
         runs = load_runs(Path(args.runs), study=study)

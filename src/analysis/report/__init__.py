@@ -40,6 +40,7 @@ from .runs import (
     Run,
     load_runs,
     notebook_parameters,
+    read_runs_file,
     validate_parameters,
 )
 from .site import INDEX_TITLE, write_index
@@ -65,6 +66,7 @@ __all__ = [
     "load_runs",
     "looks_like_reports",
     "notebook_parameters",
+    "read_runs_file",
     "remove_leftovers",
     "remove_stale_runs",
     "render_html",

@@ -164,6 +164,7 @@ def load_runs(
     path: Path | None = None,
     notebooks_dir: Path | None = None,
     study: Study | None = None,
+    bundled: bool | None = None,
 ) -> list[Run]:
     """Read and check a runs file (default ``notebooks/reports.yaml``).
 
@@ -188,6 +189,9 @@ def load_runs(
     ``for_each: event_type`` to every event type with observed windows in at least 5
     cases (:func:`analysis.narrative.major_event_types`). A case or type that has its
     own entry for the same notebook is not expanded again. Expansion needs ``study``.
+    ``bundled_only: true`` keeps a run (a replication of published data) out of the
+    batch of any study but the bundled one (``bundled``; default: is ``study`` loaded from
+    ``data/processed``?).
 
     Notebooks are looked up beside the runs file, then in the project's ``notebooks/``,
     so a runs file may live anywhere.
@@ -202,9 +206,12 @@ def load_runs(
     folders = [Path(notebooks_dir)] if notebooks_dir else [path.parent, config.NOTEBOOKS_DIR]
     problems: list[str] = []
     runs: list[Run] = []
-    entries = _read_runs_file(path)
+    entries = read_runs_file(path)
     for i, entry in enumerate(entries, start=1):
         where = f"{path.name}: run {i}"
+        is_bundled = _bundled(study) if bundled is None else bundled
+        if isinstance(entry, dict) and entry.get("bundled_only") and not is_bundled:
+            continue  # e.g. a replication of published data: not part of a user's study
         for item in _expand(entry, entries, study, where, problems):
             run = _parse_run(item, where, folders, problems)
             if run is not None:
@@ -222,7 +229,7 @@ def load_runs(
     return runs
 
 
-def _read_runs_file(path: Path) -> list:
+def read_runs_file(path: Path) -> list:
     """The list under ``runs:`` of a YAML file (one clear error for anything else)."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -240,6 +247,13 @@ def _read_runs_file(path: Path) -> list:
             f"{path.name}: expected a mapping with a list under 'runs:' (see the README)"
         )
     return raw.get("runs") or []
+
+
+def _bundled(study: Study | None) -> bool:
+    """Is ``study`` the bundled one (``data/processed``)? Unknown (no study): yes."""
+    if study is None or not study.source:
+        return True
+    return Path(study.source).resolve() == config.PROCESSED_DATA_DIR.resolve()
 
 
 def _unknown_ids(parameters: dict, study: Study) -> list[str]:

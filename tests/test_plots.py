@@ -73,3 +73,22 @@ def test_timeline_and_labels():
     ax2 = plots.label_counts(counts)
     _labelled(ax2)
     assert [p.get_height() for p in ax2.patches] == [3, 5]
+
+
+def test_every_series_of_a_case_gets_its_panel_with_the_events():
+    from analysis import narrative
+
+    sim = simulate_study(3, events_per_case=2, n_days=300, seed=5).study
+    case_id = sim.cases["case_id"][0]
+    other = sim.cases["campaign_ids"][1]
+    cases = sim.cases.copy()
+    cases.loc[0, "campaign_ids"] = f"{cases.loc[0, 'campaign_ids']};{other}"
+    study = type(sim)(cases, sim.legal_events, sim.campaigns, sim.activity)
+    panels = narrative.case_panels(study, case_id)
+    assert len(panels) == 2 and next(iter(panels)).endswith(f"({case_id})")  # primary first
+    events = study.legal_events[study.legal_events["case_id"] == case_id]
+    axes = plots.series_panels(panels, events, title="Cost $5 $\\frac")
+    assert len(axes) == 2 and axes[-1].get_xlabel() == "date (UTC day)"
+    assert all(ax.get_ylabel() and ax.get_title(loc="left") for ax in axes)
+    assert all(len(ax.get_lines()) == 1 + len(events) for ax in axes)  # series + events
+    axes[0].figure.canvas.draw()  # the $ in the title is drawn as text, not mathtext

@@ -28,6 +28,7 @@ from .study import Study, case_campaign_links
 __all__ = [
     "busiest_pair",
     "case_header",
+    "case_panels",
     "case_series",
     "case_window",
     "cases_table",
@@ -423,6 +424,24 @@ def case_series(
     if series_id is None:
         return pd.Series(dtype=float, name=case_id), events
     return case_window(study, case_id, series_id, before=before, after=after), events
+
+
+def case_panels(
+    study: Study, case_id: str, before: int = 120, after: int = 90
+) -> dict[str, tuple[pd.Series, str]]:
+    """Every linked series of a case with observed days around its events, for
+    :func:`analysis.plots.series_panels`: label → (series, unit), primary series first."""
+    observed = set(study.activity.loc[study.activity["value"].notna(), "campaign_id"])
+    links = study.case_campaigns().query("case_id == @case_id")["campaign_id"]
+    meta = study.campaigns.set_index("campaign_id")
+    first = primary_series(study, case_id)
+    ids = sorted((c for c in links if c in observed), key=lambda c: c != first)
+    out = {}
+    for cid in ids:
+        series = case_window(study, case_id, cid, before=before, after=after)
+        if series.notna().any():
+            out[f"{meta.at[cid, 'label']} ({cid})"] = (series, str(meta.at[cid, "unit"]))
+    return out
 
 
 def main_series(study: Study) -> str | None:

@@ -23,6 +23,7 @@ __all__ = [
     "label_counts",
     "plain",
     "ratios",
+    "series_panels",
     "series_with_events",
     "timeline",
 ]
@@ -209,6 +210,60 @@ def counterfactual(
     _date_axes(ax, unit, title or "Activity after the event against its forecast")
     ax.legend(fontsize=8)
     return ax
+
+
+def series_panels(
+    panels: dict[str, tuple[pd.Series, str]],
+    events: pd.DataFrame,
+    *,
+    title: str = "",
+    log: bool = True,
+) -> list[Axes]:
+    """Every series of a case, one panel each on a shared date axis, events marked.
+
+    Parameters
+    ----------
+    panels : dict
+        Label → ``(daily series, unit)``; NaN days are unobserved (drawn as breaks).
+    events : pandas.DataFrame
+        ``date`` and ``direction`` of the legal events to mark on every panel.
+    title : str
+        Title over the panels.
+    log : bool
+        Log y scales (symlog from 0; activity spans orders of magnitude).
+
+    Returns
+    -------
+    list of matplotlib Axes
+        One per series, in the order given.
+    """
+    n = max(len(panels), 1)
+    fig, axes = plt.subplots(n, 1, figsize=(10, 2.2 * n + 0.8), sharex=True, layout="constrained")
+    axes = list(np.atleast_1d(axes))
+    for ax, (label, (series, unit)) in zip(axes, panels.items(), strict=False):
+        ax.plot(series.index, series.to_numpy(dtype=float), color="#08519c", lw=1.1)
+        for rec in events.to_dict("records"):
+            colour = DIRECTION_COLOURS.get(rec.get("direction", "neutral"), "#4d4d4d")
+            ax.axvline(rec["date"], color=colour, lw=0.8, alpha=0.7)
+        if log:
+            ax.set_yscale("symlog", linthresh=1)
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel(plain(unit) + (" (log)" if log else ""), fontsize=8)
+        ax.set_title(plain(label), fontsize=9, loc="left")
+    axes[-1].set_xlabel("date (UTC day)")
+    axes[-1].xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(axes[-1].xaxis.get_major_locator())
+    )
+    handles = [plt.Line2D([], [], color=c, lw=1) for c in DIRECTION_COLOURS.values()]
+    fig.legend(
+        handles,
+        [f"{d} event" for d in DIRECTION_COLOURS],
+        loc="outside lower center",
+        ncols=3,
+        fontsize=8,
+    )
+    fig.suptitle(plain(title) or "Every series of the case, with its legal events")
+    return axes
 
 
 def timeline(

@@ -700,36 +700,32 @@ class Wikipedia(Connector):
         )
 
 
-class Gdelt(Connector):
+class _NewsCounts(Connector):
+    """A news source counting the stories that match ``--query`` each day."""
+
+    def fetch(self, http: Http, request: Request) -> FetchedSeries:
+        return type(self).fetcher(
+            http,
+            request.campaign,
+            self.query(request),
+            request.start,
+            request.end,
+            metric=self.metric(request),
+        )
+
+
+class Gdelt(_NewsCounts):
     name = "gdelt"
     summary = "news articles matching --query per day (or their share), GDELT DOC 2.0"
     metrics = ("articles", "share")
-
-    def fetch(self, http: Http, request: Request) -> FetchedSeries:
-        return fetch_gdelt(
-            http,
-            request.campaign,
-            self.query(request),
-            request.start,
-            request.end,
-            metric=self.metric(request),
-        )
+    fetcher = staticmethod(fetch_gdelt)
 
 
-class MediaCloud(Connector):
+class MediaCloud(_NewsCounts):
     name = "mediacloud"
     summary = "news stories matching --query per day (or their ratio); needs MEDIACLOUD_API_KEY"
     metrics = ("stories", "ratio")
-
-    def fetch(self, http: Http, request: Request) -> FetchedSeries:
-        return fetch_mediacloud(
-            http,
-            request.campaign,
-            self.query(request),
-            request.start,
-            request.end,
-            metric=self.metric(request),
-        )
+    fetcher = staticmethod(fetch_mediacloud)
 
 
 class GoogleTrends(Connector):

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis._io import atomic_write
 from analysis.datasets import (
     Study,
-    atomic_write,
     case_campaign_links,
     coverage,
     load_activity,

@@ -147,7 +147,7 @@ def test_prepare_replaces_its_own_folder_whole_and_keeps_placeholders(raw_dir, t
 
 
 def test_a_failure_while_writing_keeps_the_previous_study_whole(raw_dir, tmp_path, monkeypatch):
-    import analysis.datasets as ds
+    import analysis.datasets.write as ds  # where save_study finds write_table
 
     out = tmp_path / "processed"
     prepare(out, raw_dir, progress=False)

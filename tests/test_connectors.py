@@ -359,3 +359,11 @@ def test_fetch_sets_the_stance_and_a_rerun_keeps_it(tmp_path):
     assert main([*base, "--file", str(tmp_path / "t.csv")]) == 0  # an update keeps it
     stance = pd.read_csv(study / "campaigns.csv").set_index("campaign_id")["stance"]
     assert stance["britney_search"] == "neutral"
+
+
+def test_a_trends_export_with_a_quoted_header_is_read(tmp_path):
+    (tmp_path / "q.csv").write_text(
+        'Category: All categories\n\n"Day","racism: (Worldwide)"\n2024-01-01,10\n2024-01-02,<1\n'
+    )
+    s = c.import_google_trends("x", tmp_path / "q.csv")
+    assert s.activity["value"].tolist() == [10.0, 0.5]

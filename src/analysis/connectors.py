@@ -550,7 +550,7 @@ def read_google_trends(text: str, column: str | None = None) -> tuple[pd.Series,
         (
             i
             for i, line in enumerate(lines)
-            if line.split(",")[0].strip() in ("Day", "Week", "Month")
+            if line.split(",")[0].strip().strip('"') in ("Day", "Week", "Month")
         ),
         None,
     )

@@ -152,6 +152,9 @@ def _excel_header(file: str, header: list[str]) -> list[Failure]:
     failures = []
     names = [h.strip() for h in header]
     last = max((i for i, h in enumerate(names) if h), default=-1)
+    if last < 0:
+        expected = "a header row naming the columns in row 1 (row 1 of the sheet is empty)"
+        return [Failure(file, 1, None, "", expected)]
     for i, name in enumerate(names[: last + 1]):
         letter = _column_letter(i)
         if not name:

@@ -335,7 +335,15 @@ def test_cli_fetch_wikipedia_into_a_study(tmp_path, monkeypatch, capsys):
 
 def test_the_fetch_command_is_built_from_the_connector_registry(capsys):
     """One class per source: the CLI's choices, metrics and help come from CONNECTORS."""
-    assert list(c.CONNECTORS) == ["wikipedia", "gdelt", "mediacloud", "google-trends"]
+    from analysis.sources import SOURCES
+
+    assert (
+        list(c.CONNECTORS) == list(SOURCES) == ["wikipedia", "gdelt", "mediacloud", "google-trends"]
+    )
+    assert all(
+        x.summary == SOURCES[n].summary and x.metrics == SOURCES[n].metrics
+        for n, x in c.CONNECTORS.items()
+    )
     assert all(isinstance(x, c.Connector) and x.summary for x in c.CONNECTORS.values())
     with pytest.raises(SystemExit):
         main(["fetch", "--help"])

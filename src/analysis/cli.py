@@ -657,9 +657,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_report)
 
-    from .connectors import CONNECTORS
+    from .sources import SOURCES
 
-    sources = "; ".join(f"{c.name}: {c.summary}" for c in CONNECTORS.values())
+    sources = "; ".join(f"{c.name}: {c.summary}" for c in SOURCES.values())
     p = sub.add_parser(
         "fetch",
         help="build a campaign series from Wikipedia, GDELT, Media Cloud or a Google Trends export",
@@ -671,7 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
             ".cache/http (PP_CACHE_DIR); set PP_USER_AGENT to your contact."
         ),
     )
-    p.add_argument("source", choices=list(CONNECTORS), help="where from")
+    p.add_argument("source", choices=list(SOURCES), help="where from")
     p.add_argument("--campaign", required=True, type=_slug, help="campaign_id to write (a slug)")
     p.add_argument(
         "--query",
@@ -690,7 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default="en", help="Wikipedia language edition (default: %(default)s)")
     p.add_argument(
         "--metric",
-        help="; ".join(f"{c.name}: {'|'.join(c.metrics)}" for c in CONNECTORS.values() if c.metrics)
+        help="; ".join(f"{c.name}: {'|'.join(c.metrics)}" for c in SOURCES.values() if c.metrics)
         + " (default: the first)",
     )
     p.add_argument("--file", help="google-trends: the exported CSV")

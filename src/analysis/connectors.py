@@ -65,6 +65,7 @@ from .datasets import (
 )
 from .errors import DataError, Failure, OutputError
 from .schema import FIRST_DAY, LAST_DAY, SLUG_EXPECTED, SLUG_RE
+from .sources import SOURCES
 
 __all__ = [
     "CONNECTORS",
@@ -691,7 +692,8 @@ class Connector:
 
 class Wikipedia(Connector):
     name = "wikipedia"
-    summary = "page views of the --query articles (repeatable; redirects summed), --lang edition"
+    summary = SOURCES["wikipedia"].summary
+    metrics = SOURCES["wikipedia"].metrics
 
     def fetch(self, http: Http, request: Request) -> FetchedSeries:
         self.query(request)
@@ -716,21 +718,22 @@ class _NewsCounts(Connector):
 
 class Gdelt(_NewsCounts):
     name = "gdelt"
-    summary = "news articles matching --query per day (or their share), GDELT DOC 2.0"
-    metrics = ("articles", "share")
+    summary = SOURCES["gdelt"].summary
+    metrics = SOURCES["gdelt"].metrics
     fetcher = staticmethod(fetch_gdelt)
 
 
 class MediaCloud(_NewsCounts):
     name = "mediacloud"
-    summary = "news stories matching --query per day (or their ratio); needs MEDIACLOUD_API_KEY"
-    metrics = ("stories", "ratio")
+    summary = SOURCES["mediacloud"].summary
+    metrics = SOURCES["mediacloud"].metrics
     fetcher = staticmethod(fetch_mediacloud)
 
 
 class GoogleTrends(Connector):
     name = "google-trends"
-    summary = "import of a CSV exported from trends.google.com (--file; --query picks a column)"
+    summary = SOURCES["google-trends"].summary
+    metrics = SOURCES["google-trends"].metrics
 
     def fetch(self, http: Http, request: Request) -> FetchedSeries:
         if request.file is None:

@@ -127,8 +127,8 @@ def test_gdelt_has_a_base_url_for_a_local_server(server):
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--lang", "evil.example/x?"], "--lang::: 'evil.example/x?' — expected a Wikipedia"),
-        (["--start", "2021-01-01", "--end", "2020-01-01"], "--end::: '2020-01-01' — expected"),
+        (["--lang", "evil.example/x?"], "--lang: 'evil.example/x?' — expected a Wikipedia"),
+        (["--start", "2021-01-01", "--end", "2020-01-01"], "--end: '2020-01-01' — expected"),
     ],
 )
 def test_fetch_options_that_would_build_a_bad_request_are_refused(argv, expected, tmp_path, capsys):

@@ -71,7 +71,7 @@ def test_a_missing_table_is_named(minimal_dir):
     with pytest.raises(DataError) as info:
         load_study(minimal_dir)
     assert info.value.lines() == [
-        f"{minimal_dir}::: 'no campaigns table' — expected a file named "
+        f"{minimal_dir}: 'no campaigns table' — expected a file named "
         "campaigns.csv, campaigns.parquet, campaigns.xlsx"
     ]
 

@@ -7,7 +7,7 @@ def test_failure_line_names_file_row_column_value_and_expectation():
 
 
 def test_failure_without_row_or_column_keeps_the_colons():
-    assert str(Failure("f.csv", None, None, "", "x")) == "f.csv::: '' — expected x"
+    assert str(Failure("f.csv", None, None, "", "x")) == "f.csv: '' — expected x"
 
 
 def test_long_values_are_shortened():

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import __version__, config
-from .errors import DataError, DataWarning, Failure, OutputError
+from .errors import DataError, DataWarning, Failure, OutputError, did_you_mean
 
 __all__ = [
     "EXIT_DATA_ERROR",
@@ -277,11 +277,7 @@ def cmd_timing(args: argparse.Namespace) -> int:
         unknown = sorted(set(args.case) - set(study.cases["case_id"]))
         if unknown:
             known = list(study.cases["case_id"])
-            hints = [
-                f"{u!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-                for u in unknown
-                for close in [difflib.get_close_matches(u, known, n=1)]
-            ]
+            hints = [f"{u!r}{did_you_mean(u, known)}" for u in unknown]
             print(f"timing: --case: unknown case {', '.join(hints)}", file=sys.stderr)
             return EXIT_DATA_ERROR
     result = timing_table(
@@ -374,6 +370,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from . import connectors as c
 
+    if args.cases is not None:
+        return _fetch_cases(args)
+    if not args.campaign:
+        raise DataError(
+            [Failure("--campaign", None, None, "", "a campaign_id to write (or --cases)")]
+        )
     http = c.default_http(refresh=args.refresh)
     request = c.Request(
         campaign=args.campaign,
@@ -393,6 +395,48 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     observed = int(series.activity["value"].notna().sum())
     print(f"{args.campaign}: {observed} observed days written to {act} (campaign row in {camp})")
     return 0
+
+
+def _fetch_cases(args: argparse.Namespace) -> int:
+    """``fetch wikipedia --cases``: each case's own page views, one series per case."""
+    from tqdm.auto import tqdm
+
+    from . import case_pages as cp
+    from . import connectors as c
+
+    if args.source != "wikipedia":
+        raise DataError(
+            [Failure("--cases", None, None, args.source, "the wikipedia source (articles)")]
+        )
+    for option, given in (("--campaign", args.campaign), ("--query", args.query)):
+        if given:
+            expected = "no value: --cases names each case's series and article itself"
+            raise DataError([Failure(option, None, None, str(given), expected)])
+    cases, events, where = cp.cases_of(Path(args.data))
+    pages, skipped = cp.plan_case_pages(
+        cases, events, args.cases or None, args.start, args.end, args.lang
+    )
+    titles = dict(zip(cases["case_id"], cases["title"], strict=True))
+    print(f"{len(pages)} cases of {where} name a Wikipedia article")
+    http = c.default_http(refresh=args.refresh)
+    failed = 0
+    for page in tqdm(pages, desc="page views", unit="case", disable=None):
+        try:
+            series = cp.fetch_case_page(http, page, titles.get(page.case_id))
+        except c.FetchError as exc:
+            failed += 1
+            print(f"{page.case_id}: {exc}", file=sys.stderr)
+            continue
+        _, act = c.write_series(Path(args.data), page.campaign_id, series, stance=args.stance)
+        observed = int(series.activity["value"].notna().sum())
+        print(
+            f"{page.case_id}: {page.lang}.wikipedia {page.title!r} -> {page.campaign_id}, "
+            f"{observed} days {page.start} to {page.end} ({act})"
+        )
+    for line in skipped:
+        print(f"skipped {line}")
+    print(f"{len(pages) - failed} series written, {failed} failed, {len(skipped)} skipped")
+    return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -672,7 +716,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("source", choices=list(SOURCES), help="where from")
-    p.add_argument("--campaign", required=True, type=_slug, help="campaign_id to write (a slug)")
+    p.add_argument("--campaign", type=_slug, help="campaign_id to write (a slug)")
+    p.add_argument(
+        "--cases",
+        nargs="*",
+        metavar="CASE_ID",
+        type=_slug,
+        help="wikipedia only, instead of --campaign/--query: fetch each case's own article "
+        "(cases.wikipedia_article) into a series <case_id>_wikipedia linked to that case; "
+        "all cases that name one, or those listed. Cases come from --data when it has a "
+        "cases table, else from the bundled study",
+    )
     p.add_argument(
         "--query",
         action="append",

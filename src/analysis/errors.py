@@ -1,8 +1,9 @@
 """Errors and warnings raised on bad input.
 
 A :class:`DataError` lists *every* problem found in the input at once, one line per
-problem, in the form ``file:row:column: value — expected …``. Row numbers count as a
-spreadsheet user does: the header is row 1, the first data row is row 2.
+problem, in the form ``file:row:column: value — expected …`` (``file: value — expected
+…`` for a whole file or a command-line option). Row numbers count as a spreadsheet user
+does: the header is row 1, the first data row is row 2.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ __all__ = [
     "Failure",
     "InsufficientData",
     "OutputError",
+    "did_you_mean",
     "require",
 ]
 
@@ -46,10 +48,11 @@ class Failure:
     expected: str
 
     def __str__(self) -> str:
-        row = "" if self.row is None else str(self.row)
-        column = self.column or ""
         value = _short(self.value)
-        return f"{self.file}:{row}:{column}: {value} — expected {self.expected}"
+        if self.row is None and not self.column:  # a whole file, or a command-line option
+            return f"{self.file}: {value} — expected {self.expected}"
+        row = "" if self.row is None else str(self.row)
+        return f"{self.file}:{row}:{self.column or ''}: {value} — expected {self.expected}"
 
 
 def _short(value: object, limit: int = 80) -> str:
@@ -101,3 +104,12 @@ class OutputError(Exception):
 
     ``str(error)`` is one line for the user: which option, which path, what to do.
     """
+
+
+def did_you_mean(value: str, known: list[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the closest of ``known`` to a mistyped ``value``,
+    or ``""`` when none is close (difflib's ratio ≥ 0.6)."""
+    import difflib
+
+    close = difflib.get_close_matches(value, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -469,9 +469,11 @@ def no_series_note(study: Study, case_id: str) -> str:
     """Why a case study has no activity to show, and how to add a series (Markdown)."""
     links = study.case_campaigns().query("case_id == @case_id")["campaign_id"]
     how = (
-        "Add one with `python -m analysis fetch` (Wikipedia page views, GDELT news, "
-        "Media Cloud, a Google Trends export) or `python -m analysis ingest` (a post "
-        "archive), and list its id in the case's `campaign_ids`."
+        "Give the case its own attention series with `python -m analysis fetch wikipedia "
+        f"--cases {case_id}` (after filling in its `wikipedia_article`), or add one with "
+        "`python -m analysis fetch` (Wikipedia page views, GDELT news, Media Cloud, a "
+        "Google Trends export) or `python -m analysis ingest` (a post archive) and list "
+        "its id in the case's `campaign_ids`."
     )
     if links.empty:
         return (

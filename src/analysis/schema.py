@@ -14,7 +14,10 @@ The tables (one row is …):
 ``campaigns``
     one activity series. ``campaign_id`` (slug), ``label``, ``platform``, ``metric``,
     ``unit``, ``source``, ``license``; optional ``stance`` (``supporting``, ``counter``
-    or ``neutral``; default ``supporting``).
+    or ``neutral``; default ``supporting``) and ``case_ids`` (``;``-separated cases the
+    series is about, may be empty): a series links to a case when the case lists it in
+    ``campaign_ids`` *or* the series lists the case in ``case_ids`` (``fetch`` writes
+    the latter, so a fetched series never needs an edit of the cases table).
 ``campaign_activity``
     one observed day of one series. ``campaign_id``, ``date`` (a UTC calendar day) and
     ``value`` ≥ 0. A day that was not observed is absent or empty (NaN), never 0.
@@ -53,11 +56,14 @@ __all__ = [
     "SLUG_RE",
     "STANCES",
     "TABLES",
+    "WIKIPEDIA_ARTICLE_EXPECTED",
+    "WIKIPEDIA_URL_RE",
     "CampaignActivity",
     "Campaigns",
     "Cases",
     "LegalEvents",
     "check_table",
+    "is_wikipedia_article",
 ]
 
 TABLES: tuple[str, ...] = ("cases", "legal_events", "campaigns", "campaign_activity")
@@ -117,6 +123,30 @@ EVENT_TYPES: tuple[str, ...] = (
 COUNTRY_CODES: frozenset[str] = frozenset(c.alpha_3 for c in pycountry.countries)
 
 
+#: A Wikipedia article's address: ``https://<lang>.wikipedia.org/wiki/<Title>``.
+WIKIPEDIA_URL_RE = re.compile(
+    r"^https://(?P<lang>[a-z][a-z0-9]{1,11}(?:-[a-z0-9]{1,12}){0,3})(?:\.m)?"
+    r"\.wikipedia\.org/wiki/(?P<title>[^?#]+)$"
+)
+#: Characters a Wikipedia title cannot hold (and control characters).
+_TITLE_FORBIDDEN = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f]")
+WIKIPEDIA_ARTICLE_EXPECTED = (
+    "a Wikipedia article: its title on English Wikipedia (at most 255 characters, none "
+    "of # < > [ ] | { }) or its address https://<lang>.wikipedia.org/wiki/<Title>"
+)
+
+
+def is_wikipedia_article(value: object) -> bool:
+    """Whether ``value`` names a Wikipedia article (see ``cases.wikipedia_article``)."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    text = value.strip()
+    if text.startswith(("http://", "https://")):
+        match = WIKIPEDIA_URL_RE.match(text)
+        return bool(match) and not _TITLE_FORBIDDEN.search(match.group("title"))
+    return len(text) <= 255 and not _TITLE_FORBIDDEN.search(text)
+
+
 def _one_of(values: tuple[str, ...]) -> str:
     return "one of: " + ", ".join(values)
 
@@ -137,6 +167,10 @@ def _split_ids(value: object) -> list[str]:
     if not isinstance(value, str) or value.strip() == "":
         return []
     return [part.strip() for part in value.split(";")]
+
+
+def _are_slug_lists(s: pd.Series) -> pd.Series:
+    return s.map(lambda v: all(SLUG_RE.match(p) for p in _split_ids(v))).astype(bool)
 
 
 class _CaseKey(pa.DataFrameModel):
@@ -167,6 +201,7 @@ class Cases(_CaseKey):
     category: Series[str]
     campaign_ids: Series[str] = pa.Field(nullable=True)
     start_date: Series[pd.Timestamp] | None = pa.Field(nullable=True)
+    wikipedia_article: Series[str] | None = pa.Field(nullable=True)
 
     @pa.check("case_id", error="a case_id used by no other row")
     def _case_id_unique(cls, s: Series[str]) -> Series[bool]:
@@ -185,7 +220,11 @@ class Cases(_CaseKey):
         error="campaign ids separated by ';' (each " + SLUG_EXPECTED + "), or an empty cell",
     )
     def _campaign_ids_format(cls, s: Series[str]) -> Series[bool]:
-        return s.map(lambda v: all(SLUG_RE.match(p) for p in _split_ids(v))).astype(bool)
+        return _are_slug_lists(s)
+
+    @pa.check("wikipedia_article", error=WIKIPEDIA_ARTICLE_EXPECTED)
+    def _wikipedia_article_format(cls, s: Series[str]) -> Series[bool]:
+        return s.isna() | s.map(is_wikipedia_article).astype(bool)
 
 
 class LegalEvents(_CaseKey):
@@ -222,6 +261,7 @@ class Campaigns(_CampaignKey):
     # a column left out is filled with this value (an empty cell is still refused);
     # pandera's own ``default`` would fill empty cells, so the value is metadata
     stance: Series[str] = pa.Field(metadata={"fill_when_absent": "supporting"})
+    case_ids: Series[str] | None = pa.Field(nullable=True)
 
     @pa.check("campaign_id", error="a campaign_id used by no other row")
     def _campaign_id_unique(cls, s: Series[str]) -> Series[bool]:
@@ -230,6 +270,12 @@ class Campaigns(_CampaignKey):
     @pa.check("stance", error=_one_of(STANCES))
     def _stance_vocab(cls, s: Series[str]) -> Series[bool]:
         return s.isin(STANCES)
+
+    @pa.check(
+        "case_ids", error="case ids separated by ';' (each " + SLUG_EXPECTED + "), or an empty cell"
+    )
+    def _case_ids_format(cls, s: Series[str]) -> Series[bool]:
+        return _are_slug_lists(s)
 
 
 class CampaignActivity(_CampaignKey):

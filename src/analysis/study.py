@@ -14,7 +14,7 @@ from pathlib import PurePath
 
 import pandas as pd
 
-from .errors import DataError, Failure
+from .errors import DataError, Failure, did_you_mean
 
 __all__ = [
     "Study",
@@ -52,8 +52,9 @@ class Study:
     source: str = ""
 
     def case_campaigns(self) -> pd.DataFrame:
-        """Long table of (``case_id``, ``campaign_id``) links, in case order."""
-        return case_campaign_links(self.cases)
+        """Long table of (``case_id``, ``campaign_id``) links, in case order (see
+        :func:`case_campaign_links`)."""
+        return case_campaign_links(self.cases, self.campaigns)
 
     def coverage(self) -> pd.DataFrame:
         """Observed coverage of every series; see :func:`coverage`."""
@@ -70,21 +71,12 @@ class Study:
         """
         unknown = [c for c in case_ids if c not in set(self.cases["case_id"])]
         if unknown:
-            import difflib
-
             known = list(self.cases["case_id"])
-            hints = [
-                f"{c!r}"
-                + (
-                    f" (did you mean {m[0]!r}?)"
-                    if (m := difflib.get_close_matches(c, known, n=1))
-                    else ""
-                )
-                for c in unknown
-            ]
+            hints = [f"{c!r}{did_you_mean(c, known)}" for c in unknown]
             raise KeyError(f"unknown case_id {', '.join(hints)}")
         cases = self.cases[self.cases["case_id"].isin(case_ids)].reset_index(drop=True)
-        keep = set(case_campaign_links(cases)["campaign_id"])
+        links = self.case_campaigns()
+        keep = set(links.loc[links["case_id"].isin(case_ids), "campaign_id"])
         events = self.legal_events[self.legal_events["case_id"].isin(case_ids)].reset_index(
             drop=True
         )
@@ -102,12 +94,29 @@ class Study:
         }
 
 
-def case_campaign_links(cases: pd.DataFrame) -> pd.DataFrame:
-    """Split ``campaign_ids`` into one row per (``case_id``, ``campaign_id``)."""
-    ids = cases["campaign_ids"].fillna("").str.split(";")
-    links = pd.DataFrame({"case_id": cases["case_id"], "campaign_id": ids}).explode("campaign_id")
-    links["campaign_id"] = links["campaign_id"].str.strip()
-    links = links[links["campaign_id"] != ""]
+def _split_links(frame: pd.DataFrame, key: str, column: str, other: str) -> pd.DataFrame:
+    ids = frame[column].fillna("").astype(str).str.split(";")
+    links = pd.DataFrame({key: frame[key], other: ids}).explode(other)
+    links[other] = links[other].str.strip()
+    return links[links[other] != ""]
+
+
+def case_campaign_links(cases: pd.DataFrame, campaigns: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (``case_id``, ``campaign_id``) link.
+
+    A case links a series it lists in ``cases.campaign_ids``; when ``campaigns`` is
+    given and has the optional ``case_ids`` column, a series also links every case it
+    lists there (what ``fetch wikipedia --cases`` writes). Rows are in case order, a
+    case's ``campaign_ids`` first; a link made both ways, or listed twice, is one row.
+    """
+    links = _split_links(cases, "case_id", "campaign_ids", "campaign_id")
+    if campaigns is not None and "case_ids" in campaigns.columns:
+        back = _split_links(campaigns, "campaign_id", "case_ids", "case_id")
+        order = {c: i for i, c in enumerate(cases["case_id"])}
+        back = back[back["case_id"].isin(order)][["case_id", "campaign_id"]]
+        links = pd.concat([links, back], ignore_index=True)
+        rank = links["case_id"].map(order)
+        links = links.iloc[rank.argsort(kind="stable")]
     # a series listed twice for one case is one link (it counted every event twice)
     return links.drop_duplicates().reset_index(drop=True)
 
@@ -191,6 +200,20 @@ def coverage(activity: pd.DataFrame, campaigns: pd.DataFrame | None = None) -> p
     return cov
 
 
+def _dangling_ids(
+    frame: pd.DataFrame, column: str, known: set[str], file: str, expected: str
+) -> list[Failure]:
+    """A failure per id in a ``;``-list column that ``known`` lacks."""
+    if column not in frame.columns:
+        return []
+    return [
+        Failure(file, idx + 2, column, part, expected)
+        for idx, value in frame[column].items()
+        for part in (p.strip() for p in (value.split(";") if isinstance(value, str) else []))
+        if part and part not in known
+    ]
+
+
 def cross_check(
     cases: pd.DataFrame,
     legal_events: pd.DataFrame,
@@ -216,19 +239,20 @@ def cross_check(
             )
         )
     known_campaigns = set(campaigns["campaign_id"])
-    for idx, value in cases["campaign_ids"].items():
-        for part in value.split(";") if isinstance(value, str) else []:
-            part = part.strip()
-            if part and part not in known_campaigns:
-                failures.append(
-                    Failure(
-                        files["cases"],
-                        idx + 2,
-                        "campaign_ids",
-                        part,
-                        f"campaign ids listed in {PurePath(files['campaigns']).name}",
-                    )
-                )
+    failures += _dangling_ids(
+        cases,
+        "campaign_ids",
+        known_campaigns,
+        files["cases"],
+        f"campaign ids listed in {PurePath(files['campaigns']).name}",
+    )
+    failures += _dangling_ids(
+        campaigns,
+        "case_ids",
+        known_cases,
+        files["campaigns"],
+        f"case ids listed in {PurePath(files['cases']).name}",
+    )
     bad = ~activity["campaign_id"].isin(known_campaigns)
     # One failure per unknown id (first row), not one per day of a long series.
     first_rows = activity.loc[bad].drop_duplicates("campaign_id")

@@ -48,3 +48,19 @@ def test_the_api_reference_builds_from_the_docstrings(tmp_path):
         names = importlib.import_module(f"analysis.{module}").__all__
         missing += [f"{module}.{n}" for n in names if f'id="{n}"' not in html]
     assert not missing, missing
+
+
+def test_the_report_index_links_the_api_reference(tmp_path, monkeypatch):
+    """The footer links docs/api/index.html relative to the index when it is built, and
+    says how to build it when not."""
+    from analysis.report import site
+
+    monkeypatch.setattr(site.config, "PROJ_ROOT", tmp_path)
+    out = tmp_path / "reports"
+    out.mkdir()
+    page = site.write_index([], out, {}).read_text()
+    assert "run <code>make docs</code>" in page and "API reference</a>" not in page
+    (tmp_path / "docs" / "api").mkdir(parents=True)
+    (tmp_path / "docs" / "api" / "index.html").write_text("<html></html>")
+    page = site.write_index([], out, {}).read_text()
+    assert '<a href="../docs/api/index.html">API reference</a>' in page

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import config
 from .._io import (
     atomic_write,
 )
@@ -55,6 +57,15 @@ def _headline_items(headlines: dict, limit: int = 6) -> str:
     return f"<ul class='h'>{''.join(items)}</ul>" if items else ""
 
 
+def _api_link(out_dir: Path) -> str:
+    """A link to the API reference (``make docs``) relative to the index, or how to build it."""
+    api = config.PROJ_ROOT / "docs" / "api" / "index.html"
+    if not api.is_file():
+        return "API reference of the package: run <code>make docs</code>."
+    href = Path(os.path.relpath(api, Path(out_dir).resolve())).as_posix()
+    return f'<a href="{_e(href)}">API reference</a> of the package (<code>make docs</code>).'
+
+
 def write_index(records: Sequence[dict], out_dir: Path, provenance: dict) -> Path:
     """Write ``index.html`` (atomically): one row per run, every data value escaped."""
     rows = []
@@ -95,7 +106,8 @@ def write_index(records: Sequence[dict], out_dir: Path, provenance: dict) -> Pat
         f"<footer>Generated {_e(generated)} · commit {_e(provenance.get('git_commit'))} · "
         f"package {_e(provenance.get('package_version'))} · "
         f"data hash {_e(provenance.get('data_hash'))} · "
-        f"code hash {_e(provenance.get('code_hash'))}. Timing is not proof of cause.</footer>"
+        f"code hash {_e(provenance.get('code_hash'))}. Timing is not proof of cause. "
+        f"{_api_link(Path(out_dir))}</footer>"
     )
     header_cells = "".join(
         f"<th>{h}</th>"

@@ -45,10 +45,11 @@ test: $(STAMP) ## Run the whole test suite
 test-fast: $(STAMP) ## The inner loop: every test not marked slow (under a minute on 2 cores)
 	$(PY) -m pytest -m "not slow" -q
 
-lint: $(STAMP) ## ruff (style, complexity 15), format check, import-linter (layers), vulture (dead code)
+lint: $(STAMP) ## ruff (style, complexity 15), format check, import-linter (layers), mypy --strict, vulture
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(VENV)/bin/vulture src/analysis --min-confidence 80
 
 format: $(STAMP) ## Apply ruff fixes and formatting

@@ -28,6 +28,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .errors import OutputError
 
@@ -105,7 +106,7 @@ def temp_names(folder: Path, names: Iterable[str]) -> list[Path]:
     return found
 
 
-def read_marker(folder: Path) -> dict | None:
+def read_marker(folder: Path) -> dict[str, Any] | None:
     """What the marker of ``folder`` says (``None`` when the folder has no valid marker).
 
     Only a regular file of at most 64 KiB holding a JSON object with a text ``kind`` and

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -160,7 +160,7 @@ class EventWindows:
     values: np.ndarray
     excluded: pd.DataFrame
     normalisation: str = "none"
-    assumptions: dict = field(default_factory=dict)
+    assumptions: dict[str, Any] = field(default_factory=dict[str, Any])
 
     def long(self) -> pd.DataFrame:
         """Tidy long frame: one row per (event, series, τ) with ``day`` and ``value``."""
@@ -344,7 +344,7 @@ def normalise_windows(
 def normalise_activity(
     activity: pd.DataFrame,
     method: Normalisation = "zscore",
-    baseline_end: pd.Series | dict | None = None,
+    baseline_end: pd.Series | dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Rescale each series of ``campaign_activity`` on its own.
 

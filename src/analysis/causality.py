@@ -17,6 +17,7 @@ respond to the same news.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from statsmodels.tsa.stattools import ccf
 from ._numeric import quiet
 from .align import case_panel
 from .errors import require
+from .results import ModelResult
 from .study import Study
 
 __all__ = [
@@ -332,10 +334,10 @@ def granger_tests(
         pairs and directions), ``significant``, ``note``.
     """
     panel = case_panel(study)
-    rows = []
+    rows: list[dict[str, Any]] = []
     ic = lags if isinstance(lags, str) else None
-    fixed = [max_lag] if ic else list(lags)
-    groups: dict[tuple, list[tuple[str, str, np.ndarray, np.ndarray, int]]] = {}
+    fixed = [max_lag] if isinstance(lags, str) else list(lags)
+    groups: dict[tuple[Any, ...], list[tuple[str, str, np.ndarray, np.ndarray, int]]] = {}
     for (case_id, campaign_id), g in panel.groupby(["case_id", "campaign_id"], sort=True):
         run = longest_observed_run(g, ["value"])
         act = run["value"].to_numpy(dtype=float)
@@ -358,7 +360,9 @@ def granger_tests(
                     )
             continue
         chosen = (select_lag(act, ev, max_lag, ic),) if ic else tuple(lags)
-        groups.setdefault((len(run), chosen), []).append((case_id, campaign_id, act, ev, n_events))
+        groups.setdefault((len(run), chosen), []).append(
+            (str(case_id), str(campaign_id), act, ev, n_events)
+        )
     for (_, group_lags), members in sorted(groups.items()):
         lags = list(group_lags)
         act = np.vstack([m[2] for m in members])
@@ -390,7 +394,7 @@ def granger_tests(
                             "cause": cause,
                             "effect": effect,
                             "lag": lag,
-                            **rec,
+                            **{str(k): v for k, v in rec.items()},
                             "p_shift": p_shift,
                             "n_events": m[4],
                             "note": note,
@@ -530,7 +534,7 @@ def event_rate_model(
     transform: str = "log1p",
     min_days: int = 60,
     name: str = "legal events on lagged activity",
-):
+) -> ModelResult:
     """Do legal events come more often after unusual activity? A Poisson model for rare events.
 
     For every (case, linked series) pair, over the longest run of observed days: the
@@ -551,8 +555,6 @@ def event_rate_model(
     """
     import statsmodels.api as sm
 
-    from .results import ModelResult
-
     panel = case_panel(study)
     frames = []
     for (case_id, campaign_id), g in panel.groupby(["case_id", "campaign_id"], sort=True):
@@ -560,7 +562,8 @@ def event_rate_model(
         if len(run) < max(min_days, 3 * lag_days):
             continue
         act = run["value"].astype(float)
-        act = np.log1p(act) if transform == "log1p" else act
+        if transform == "log1p":
+            act = pd.Series(np.log1p(act), index=act.index)
         before = act.shift(1).rolling(lag_days, min_periods=lag_days).mean()
         sd = before.std()
         if not np.isfinite(sd) or sd == 0:

@@ -12,9 +12,9 @@ import difflib
 import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__, config
 from .errors import DataError, DataWarning, Failure, OutputError, did_you_mean
@@ -35,10 +35,10 @@ __all__ = [
 EXIT_DATA_ERROR = 2
 
 
-def _bounded(kind: type, low: float, high: float):
+def _bounded(kind: type, low: float, high: float) -> Callable[[str], Any]:
     """An argparse type: a finite number of ``kind`` in ``[low, high]``, else a clear error."""
 
-    def parse(text: str):
+    def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
@@ -337,7 +337,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             i: difflib.SequenceMatcher(None, args.only, i[: len(args.only) + 3]).ratio()
             for i in ids
         }
-        close = [i for i in sorted(ids, key=score.get, reverse=True)[:3] if score[i] >= 0.7]
+        close = [
+            i for i in sorted(ids, key=lambda i: score[i], reverse=True)[:3] if score[i] >= 0.7
+        ]
         hint = (
             f"; did you mean {', '.join(close)}?" if close else f"; run ids: {', '.join(ids[:8])}"
         )

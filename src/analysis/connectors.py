@@ -37,16 +37,17 @@ under ``.cache/http`` so a rerun does not ask the service again (``--refresh`` d
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import quote, urljoin, urlsplit
 
 import numpy as np
@@ -140,12 +141,12 @@ class Http:
     timeout: float = 30.0
     retries: int = 4
     backoff: float = 1.0
-    sleep: object = time.sleep
+    sleep: Callable[[float], None] = time.sleep
     max_bytes: int = MAX_REPLY_BYTES
     max_retry_after: float = MAX_RETRY_AFTER
 
     def get_json(
-        self, url: str, params: dict | None = None, headers: dict | None = None
+        self, url: str, params: dict[str, Any] | None = None, headers: dict[str, Any] | None = None
     ) -> tuple[int, object]:
         """GET ``url`` and return ``(status, parsed JSON)``; 404 is returned, not raised."""
         status, text = self.get_text(url, params, headers)
@@ -155,7 +156,7 @@ class Http:
             raise FetchError(f"{_host(url)}: the reply is not JSON ({text[:80]!r}…)") from exc
 
     def get_text(
-        self, url: str, params: dict | None = None, headers: dict | None = None
+        self, url: str, params: dict[str, Any] | None = None, headers: dict[str, Any] | None = None
     ) -> tuple[int, str]:
         """GET ``url`` and return ``(status, text)`` (cached unless ``refresh``)."""
         key = hashlib.sha256(json.dumps([url, params or {}], sort_keys=True).encode()).hexdigest()
@@ -190,7 +191,7 @@ class Http:
                 raise FetchError(f"{_host(url)}: unexpected answer {status}")
             if cached:
                 record = json.dumps({"status": status, "text": text})
-                atomic_write(cached, lambda p, r=record: p.write_text(r))
+                atomic_write(cached, functools.partial(Path.write_text, data=record))
             return status, text
         raise FetchError(f"{url}: gave up")  # pragma: no cover - the loop always returns or raises
 
@@ -203,9 +204,11 @@ class Http:
                     f"(more than {self.max_retry_after:g} s): try again later"
                 )
             return wait
-        return self.backoff * 2**attempt
+        return float(self.backoff * 2**attempt)
 
-    def _get_once(self, url: str, params: dict | None, headers: dict) -> tuple[int, str, dict]:
+    def _get_once(
+        self, url: str, params: dict[str, Any] | None, headers: dict[str, Any]
+    ) -> tuple[int, str, dict[str, Any]]:
         """One request and its redirects, read in chunks under the deadline and size cap."""
         import requests
         import urllib3
@@ -276,11 +279,11 @@ def _host(url: str) -> str:
 class FetchedSeries:
     """A fetched series: its ``campaigns`` row and its ``campaign_activity`` rows."""
 
-    campaign: dict
+    campaign: dict[str, Any]
     activity: pd.DataFrame
 
 
-def _days(start: str, end: str) -> pd.DatetimeIndex:
+def _days(start: str | None, end: str | None) -> pd.DatetimeIndex:
     days = []
     for option, value in (("--start", start), ("--end", end)):
         try:
@@ -296,7 +299,7 @@ def _days(start: str, end: str) -> pd.DatetimeIndex:
     return pd.date_range(lo, hi, freq="D")
 
 
-def _finite(value: object, what: str) -> float:
+def _finite(value: Any, what: str) -> float:
     """A number from a reply: finite and ≥ 0, else the reply is malformed."""
     number = float(value)  # TypeError/ValueError: the caller reports a malformed reply
     if not np.isfinite(number) or number < 0:
@@ -307,6 +310,21 @@ def _finite(value: object, what: str) -> float:
 #: Wikipedia editions are named by language codes (``en``, ``de``, ``zh-min-nan``,
 #: ``simple``): the code becomes a host name, so nothing else is accepted.
 LANG_RE = re.compile(r"^[a-z][a-z0-9]{1,11}(?:-[a-z0-9]{1,12}){0,3}$")
+
+
+def _by_day(
+    pairs: list[tuple[pd.Timestamp, float]],
+    days: pd.DatetimeIndex,
+    fill: float,
+    how: str = "sum",
+) -> pd.Series:
+    """One value per day of ``days`` from ``(day, value)`` pairs of a reply: their sum
+    (``how="sum"``) or the last one given (``"last"``); ``fill`` on days with none, and
+    pairs for other days ignored."""
+    if not pairs:
+        return pd.Series(fill, index=days, dtype=float)
+    given = pd.DataFrame(pairs, columns=["day", "value"]).groupby("day")["value"].agg(how)
+    return given.reindex(days, fill_value=fill).astype(float)
 
 
 def _frame(campaign_id: str, days: pd.DatetimeIndex, values: np.ndarray) -> pd.DataFrame:
@@ -372,19 +390,24 @@ def wikipedia_views(http: Http, lang: str, title: str, days: pd.DatetimeIndex) -
         return out  # no views recorded for this title in the range
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise FetchError(f"{url}: malformed reply (no 'items' list)")
+    views = []
     for item in data["items"]:
         try:
-            day = pd.Timestamp(str(item["timestamp"])[:8])
-            views = _finite(item["views"], "views")
+            views.append(
+                (pd.Timestamp(str(item["timestamp"])[:8]), _finite(item["views"], "views"))
+            )
         except (KeyError, ValueError, TypeError) as exc:
             raise FetchError(f"{url}: malformed item {item!r}") from exc
-        if day in out.index:
-            out[day] += views
-    return out
+    return _by_day(views, pd.DatetimeIndex(out.index), 0.0)
 
 
 def fetch_wikipedia(
-    http: Http, campaign_id: str, queries: Sequence[str], start: str, end: str, lang: str = "en"
+    http: Http,
+    campaign_id: str,
+    queries: Sequence[str],
+    start: str | None,
+    end: str | None,
+    lang: str = "en",
 ) -> FetchedSeries:
     """Daily page views of the articles, summed over each article's redirects."""
     _check_lang(lang)
@@ -419,8 +442,8 @@ def fetch_gdelt(
     http: Http,
     campaign_id: str,
     query: str,
-    start: str,
-    end: str,
+    start: str | None,
+    end: str | None,
     metric: str = "articles",
     base_url: str | None = None,
 ) -> FetchedSeries:
@@ -453,21 +476,16 @@ def fetch_gdelt(
             "GDELT returned no timeline for this query and period (no matching article, or "
             "days GDELT does not cover); nothing was written"
         )
-    counts = pd.Series(0.0, index=days)
-    norms = pd.Series(0.0, index=days)
-    returned = pd.Series(False, index=days)
+    got, norm_of = [], []
     try:
-        points = timeline[0]["data"]
-        for p in points:
+        for p in timeline[0]["data"]:
             day = pd.Timestamp(str(p["date"])[:8])
-            value = _finite(p["value"], "value")
-            norm = _finite(p["norm"], "norm") if metric == "share" else 0.0
-            if day in counts.index:
-                counts[day] += value
-                norms[day] += norm
-                returned[day] = True
+            got.append((day, _finite(p["value"], "value")))
+            norm_of.append((day, _finite(p["norm"], "norm") if metric == "share" else 0.0))
     except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
         raise FetchError(f"GDELT: malformed reply ({exc})") from exc
+    counts, norms = _by_day(got, days, 0.0), _by_day(norm_of, days, 0.0)
+    returned = pd.Series(days.isin([d for d, _ in got]), index=days)
     # Only days GDELT returned are observed: a day missing from the reply is unknown.
     observed = returned & (norms > 0) if metric == "share" else returned
     values[observed] = (100 * counts / norms)[observed] if metric == "share" else counts[observed]
@@ -492,8 +510,8 @@ def fetch_mediacloud(
     http: Http,
     campaign_id: str,
     query: str,
-    start: str,
-    end: str,
+    start: str | None,
+    end: str | None,
     metric: str = "stories",
     collections: Sequence[int] = (),
     platform: str = "onlinenews-mediacloud",
@@ -520,14 +538,14 @@ def fetch_mediacloud(
     _, data = http.get_json(
         base + "search/count-over-time", params, headers={"Authorization": f"Token {key}"}
     )
-    values = pd.Series(np.nan, index=days)
+    got = []
     try:
-        for c in data["count_over_time"]["counts"]:
+        for c in cast(Any, data)["count_over_time"]["counts"]:
             day = pd.Timestamp(str(c["date"])[:10])
-            if day in values.index:
-                values[day] = _finite(c["count" if metric == "stories" else "ratio"], metric)
+            got.append((day, _finite(c["count" if metric == "stories" else "ratio"], metric)))
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise FetchError(f"Media Cloud: malformed reply ({exc})") from exc
+    values = _by_day(got, days, np.nan, how="last")
     campaign = {
         "label": f"Media Cloud: {query}",
         "platform": "news",
@@ -705,8 +723,11 @@ class Wikipedia(Connector):
 class _NewsCounts(Connector):
     """A news source counting the stories that match ``--query`` each day."""
 
+    #: ``fetch_gdelt`` or ``fetch_mediacloud`` (a static method).
+    fetcher: ClassVar[Callable[..., FetchedSeries]]
+
     def fetch(self, http: Http, request: Request) -> FetchedSeries:
-        return type(self).fetcher(
+        return self.fetcher(
             http,
             request.campaign,
             self.query(request),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -164,8 +165,8 @@ class LeadsLagsResult(ModelResult):
     """
 
     n_clusters: int = 0
-    pre_test: dict = field(default_factory=dict)
-    post_test: dict = field(default_factory=dict)
+    pre_test: dict[str, Any] = field(default_factory=dict[str, Any])
+    post_test: dict[str, Any] = field(default_factory=dict[str, Any])
 
     def tidy(self) -> pd.DataFrame:
         """One row per τ: ``term``, ``estimate``, ``std_error``, ``statistic``,
@@ -212,7 +213,7 @@ def _demean(a: np.ndarray, codes: np.ndarray) -> np.ndarray:
     sums = np.zeros((codes.max() + 1, a2.shape[1]))
     np.add.at(sums, codes, a2)
     counts = np.bincount(codes).astype(float)[:, None]
-    return (a2 - (sums / counts)[codes]).reshape(a.shape)
+    return np.asarray((a2 - (sums / counts)[codes]).reshape(a.shape))
 
 
 def _contrast_design(X: pd.DataFrame, weights: dict[str, float]) -> tuple[pd.DataFrame, str]:
@@ -233,14 +234,14 @@ def _contrast_design(X: pd.DataFrame, weights: dict[str, float]) -> tuple[pd.Dat
 
 
 def _one_restriction(
-    fit,
+    fit: Any,
     Xd: pd.DataFrame,
     yd: np.ndarray,
     clusters: np.ndarray,
-    weights: dict,
+    weights: dict[str, Any],
     n_boot: int,
     seed: int,
-) -> dict:
+) -> dict[str, Any]:
     """``Σ w_j β_j = 0``: cluster-robust t with G − 1 df, and a wild cluster bootstrap.
 
     The bootstrap is the ``wildboottest`` package's WCR11 (null imposed, Webb's
@@ -253,7 +254,7 @@ def _one_restriction(
     r = np.array([weights.get(n, 0.0) for n in names])
     test = fit.t_test(r)
     estimate, se = float(np.squeeze(test.effect)), float(np.squeeze(test.sd))
-    out = {
+    out: dict[str, Any] = {
         "estimate": estimate,
         "std_error": se,
         "statistic": estimate / se,
@@ -282,7 +283,7 @@ def _fit_event_time(
     Xd: pd.DataFrame,
     yd: np.ndarray,
     clusters: np.ndarray,
-    spec: dict,
+    spec: dict[str, Any],
     level: float,
     n_boot: int,
     seed: int,
@@ -381,9 +382,9 @@ class PlaceboResult:
     seed, n_draws : int
     """
 
-    observed: dict
+    observed: dict[str, Any]
     null: pd.DataFrame
-    p_values: dict
+    p_values: dict[str, Any]
     n_rows: int
     seed: int
     n_draws: int
@@ -459,7 +460,9 @@ def placebo_test(
     # eligible placebo dates per series
     events, _ = day_events(study)
     hits = events.merge(study.case_campaigns(), on="case_id")
-    eligible_pos, eligible_off, eligible_n = [], [], []
+    eligible_pos: list[np.ndarray] = []
+    eligible_off: list[int] = []
+    eligible_n: list[int] = []
     for i in range(len(bank.ids)):
         n = int(bank.length[i])
         ok = np.zeros(n, dtype=bool)

@@ -19,7 +19,7 @@ import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
@@ -97,14 +97,15 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _detect_format(paths: Sequence[Path]) -> str:
+def _detect_format(paths: Sequence[Path]) -> ArchiveFormat:
     names = {p.name.lower() for p in paths}
-    for fmt, endings in (
+    formats: tuple[tuple[ArchiveFormat, tuple[str, ...]], ...] = (
         ("parquet", (".parquet",)),
         ("json", (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")),
         ("csv", (".csv", ".csv.gz", ".tsv", ".tsv.gz")),
         ("ids", (".txt", ".txt.gz")),
-    ):
+    )
+    for fmt, endings in formats:
         if all(n.endswith(endings) for n in names):
             return fmt
     raise ValueError(
@@ -383,7 +384,7 @@ def _refuse_unreadable(daily: pd.DataFrame, timestamp: str, unit: str) -> None:
     )
 
 
-def _window_day(value: object, option: str) -> pd.Timestamp | None:
+def _window_day(value: Any, option: str) -> pd.Timestamp | None:
     if value is None or value == "":
         return None
     text = str(value)
@@ -486,7 +487,9 @@ def _first_bad_json_line(path: Path) -> int | None:
     return None
 
 
-def _fill_window(daily: pd.DataFrame, ids: list[str], start: object, end: object) -> pd.DataFrame:
+def _fill_window(
+    daily: pd.DataFrame, ids: list[str], start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> pd.DataFrame:
     frames = []
     for cid in ids:
         counts = daily.set_index("day")[cid]
@@ -517,7 +520,9 @@ def _fill_window(daily: pd.DataFrame, ids: list[str], start: object, end: object
     return out
 
 
-def _refuse_silent_stretch(counts: pd.Series, cid: str, start: object, end: object) -> None:
+def _refuse_silent_stretch(
+    counts: pd.Series, cid: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> None:
     """Refuse a default window that would write a long silent stretch as observed zeros."""
     days = counts.index
     if start is not None:

@@ -51,6 +51,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -72,7 +73,7 @@ __all__ = [
 
 def newey_west_lags(n: int) -> int:
     """Newey & West (1994) rule of thumb: ``⌊4 (n / 100)^(2/9)⌋`` lags."""
-    return math.floor(4 * (n / 100) ** (2 / 9))
+    return math.floor(4 * float((n / 100) ** (2 / 9)))
 
 
 def _ar1_ols(x: np.ndarray) -> tuple[float, float]:
@@ -126,7 +127,7 @@ def prewhitened_hac(X: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, float
 
 def _transform(values: np.ndarray, transform: str) -> np.ndarray:
     if transform == "log1p":
-        return np.log1p(values)
+        return np.asarray(np.log1p(values))
     if transform == "none":
         return values
     raise ValueError(f"unknown transform {transform!r}; expected 'log1p' or 'none'")
@@ -177,9 +178,10 @@ def segmented_regression(
         & (series.index < t0 + pd.Timedelta(days=post_days))
     ]
     window = window.dropna()
-    days = (window.index - (t0 - pd.Timedelta(days=pre_days))).days.to_numpy(dtype=float)
-    post = (window.index >= t0).astype(float)
-    since = np.where(post > 0, (window.index - t0).days.to_numpy(dtype=float), 0.0)
+    index = pd.DatetimeIndex(window.index)
+    days = (index - (t0 - pd.Timedelta(days=pre_days))).days.to_numpy(dtype=float)
+    post = (index >= t0).astype(float)
+    since = np.where(post > 0, (index - t0).days.to_numpy(dtype=float), 0.0)
     if post.sum() < 3 or (1 - post).sum() < 3:
         raise ValueError("need at least 3 observed days on each side of the event")
     X = pd.DataFrame(
@@ -251,8 +253,8 @@ class ImpactResult:
     """
 
     pointwise: pd.DataFrame
-    cumulative: dict
-    spec: dict = field(default_factory=dict)
+    cumulative: dict[str, Any]
+    spec: dict[str, Any] = field(default_factory=dict[str, Any])
     seed: int = 0
 
     def tidy(self) -> pd.DataFrame:
@@ -291,7 +293,7 @@ def _training_cautions(
     n_obs = int(y_pre.notna().sum())
     if n_obs < pre_days:
         first = series.first_valid_index()
-        since = (t0 - first).days if first is not None else 0
+        since = (t0 - cast(pd.Timestamp, first)).days if first is not None else 0
         out.append(
             f"only {n_obs} of the {pre_days} training days are observed"
             + (
@@ -303,7 +305,9 @@ def _training_cautions(
     from .timing import detect_onset
 
     onset = detect_onset(y_pre, n_boot=0).onset
-    if onset is not None and onset > y_pre.first_valid_index() + pd.Timedelta(days=7):
+    if onset is not None and onset > cast(pd.Timestamp, y_pre.first_valid_index()) + pd.Timedelta(
+        days=7
+    ):
         share = (t0 - onset).days
         out.append(
             f"the campaign's own rise (onset {onset:%d %B %Y}) is inside the training window: "
@@ -400,17 +404,25 @@ def counterfactual(
     y_post, x_post = _design(series, controls, t0, t0 + pd.Timedelta(days=post_days - 1))
     if y_pre.notna().sum() < 14:
         raise ValueError("need at least 14 observed days before the event")
-    if x_pre is not None and (x_pre.isna().any().any() or x_post.isna().any().any()):
+    if (
+        x_pre is not None
+        and x_post is not None
+        and (x_pre.isna().any().any() or x_post.isna().any().any())
+    ):
         raise ValueError("control series must be observed on every day of both periods")
     z_pre = _transform(y_pre.to_numpy(dtype=float), transform)
-    kwargs: dict = {"level": "local linear trend" if trend else "local level"}
+    kwargs: dict[str, Any] = {"level": "local linear trend" if trend else "local level"}
     if weekly:
         kwargs["freq_seasonal"] = [{"period": 7, "harmonics": 2}]
     h = len(y_post)
     rng = np.random.default_rng(seed)
     if method == "bayes":
         burn = max(100, n_sims // 10) if burn is None else burn
-        exog = None if x_pre is None else np.vstack([x_pre.to_numpy(), x_post.to_numpy()])
+        exog = (
+            None
+            if x_pre is None or x_post is None
+            else np.vstack([x_pre.to_numpy(), x_post.to_numpy()])
+        )
         _, paths, sd = _posterior_paths(z_pre, h, exog, kwargs, n_sims, burn, rng, prior=prior)
         interval = (
             f"posterior predictive: Gibbs sampler, "
@@ -504,7 +516,12 @@ def counterfactual(
 
 
 def _simulate_paths(
-    fit, h: int, exog: np.ndarray | None, n_sims: int, n_param_draws: int, rng: np.random.Generator
+    fit: Any,
+    h: int,
+    exog: np.ndarray | None,
+    n_sims: int,
+    n_param_draws: int,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Post-period paths, shape ``(h, n_sims)``, on the model's (transformed) scale."""
     if n_param_draws <= 0:
@@ -533,7 +550,7 @@ def _posterior_paths(
     z_pre: np.ndarray,
     h: int,
     exog: np.ndarray | None,
-    kwargs: dict,
+    kwargs: dict[str, Any],
     n_sims: int,
     burn: int,
     rng: np.random.Generator,
@@ -686,7 +703,7 @@ def placebo_in_time(
     *,
     offsets: Sequence[int] = (30, 45, 60, 75, 90),
     post_days: int = 30,
-    **kwargs,
+    **kwargs: Any,
 ) -> pd.DataFrame:
     """Counterfactuals at fake event dates before the real one (true effect: none).
 

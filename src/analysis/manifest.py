@@ -8,6 +8,7 @@ upstream URL (with pooch) otherwise. A file whose hash does not match is never k
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import shutil
@@ -188,7 +189,7 @@ def fetch(
         if mirror is not None and (Path(mirror) / item.mirror_path).is_file():
             source = Path(mirror) / item.mirror_path
             if is_valid(item, source):
-                atomic_write(target, lambda p, s=source: shutil.copyfile(s, p))
+                atomic_write(target, functools.partial(shutil.copyfile, source))
                 done[item.path] = "copied"
                 continue
             failures.append(

@@ -13,7 +13,7 @@ import math
 import re
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -58,7 +58,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # its.py imports statsmodels; notebooks without an ITS need not
+    from .event_study import LeadsLagsResult
     from .its import ImpactResult
+    from .results import ModelResult
 
 
 def load(data_dir: str | Path = "") -> Study:
@@ -125,7 +127,7 @@ def primary_series(study: Study, case_id: str) -> str | None:
     mine = [c for c in links.query("case_id == @case_id")["campaign_id"] if c in observed]
     if not mine:
         return None
-    return sorted(mine, key=lambda c: users.get(c, 1) > 1)[0]
+    return str(sorted(mine, key=lambda c: users.get(c, 1) > 1)[0])
 
 
 def key_event(timing: pd.DataFrame, case_id: str, event_id: str = "") -> pd.Series | None:
@@ -267,7 +269,7 @@ def overview_tables(study: Study) -> dict[str, pd.DataFrame]:
     return {"cases": cases, "events": events}
 
 
-def case_header(study: Study, case_id: str) -> dict:
+def case_header(study: Study, case_id: str) -> dict[str, Any]:
     """Title, country, category and linked series of one case; a clear error if unknown."""
     match = study.cases[study.cases["case_id"] == case_id]
     if match.empty:
@@ -304,7 +306,7 @@ def case_window(
         ev["date"].min() - pd.Timedelta(days=before),
         ev["date"].max() + pd.Timedelta(days=after),
     )
-    return s[(s.index >= lo) & (s.index <= hi)]
+    return pd.Series(s[(s.index >= lo) & (s.index <= hi)])
 
 
 def major_event_types(
@@ -440,7 +442,7 @@ def case_panels(
     for cid in ids:
         series = case_window(study, case_id, cid, before=before, after=after)
         if series.notna().any():
-            out[f"{meta.at[cid, 'label']} ({cid})"] = (series, str(meta.at[cid, "unit"]))
+            out[f"{meta.at[cid, 'label']!s} ({cid})"] = (series, str(meta.at[cid, "unit"]))
     return out
 
 
@@ -487,7 +489,7 @@ def no_series_note(study: Study, case_id: str) -> str:
     )
 
 
-def timing_sentences(timing: pd.DataFrame, case: dict) -> str:
+def timing_sentences(timing: pd.DataFrame, case: dict[str, Any]) -> str:
     """One sentence per legal event, from the series that answers for it (Markdown list)."""
     answering = timing[timing["preferred"]]
     if answering.empty:
@@ -528,7 +530,7 @@ def busiest_pair(study: Study) -> tuple[str, str, pd.DataFrame]:
 
     panel = case_panel(study)
     counts = panel.dropna(subset=["value"]).groupby(["case_id", "campaign_id"])["n_events"].sum()
-    case_id, campaign_id = counts.idxmax()
+    case_id, campaign_id = cast(tuple[str, str], counts.idxmax())
     pair = panel[(panel["case_id"] == case_id) & (panel["campaign_id"] == campaign_id)].set_index(
         "date"
     )
@@ -651,7 +653,7 @@ def placebo_counts(placebo: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def stacked_sentence(result) -> str:
+def stacked_sentence(result: LeadsLagsResult) -> str:
     """The clean-control stacked event study in words, ending with its verdict.
 
     ``result`` is :func:`analysis.event_study.stacked_event_study`'s; the verdict rests
@@ -691,7 +693,7 @@ def granger_sentence(granger: pd.DataFrame, discoveries: pd.DataFrame, alpha: fl
     )
 
 
-def time_to_charge_sentence(panel: pd.DataFrame, cox_fit, horizon_days: int) -> str:
+def time_to_charge_sentence(panel: pd.DataFrame, cox_fit: ModelResult, horizon_days: int) -> str:
     """Who the time-to-charge panel follows, who it leaves out and why, and the verdict."""
     hr = cox_fit.tidy().iloc[0]
     left_out = "; ".join(f"{md(k)}: {md(v)}" for k, v in panel.attrs["excluded"].items())

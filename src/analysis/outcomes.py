@@ -27,6 +27,7 @@ from statsmodels.duration.hazard_regression import PHReg
 
 from .errors import require
 from .results import ModelResult
+from .study import Study
 
 __all__ = [
     "CRIMINAL_PROCESS",
@@ -210,7 +211,7 @@ def cluster_sandwich(
     sums = np.zeros((groups.max() + 1, resid.shape[1]))
     np.add.at(sums, groups, resid)
     bread = np.linalg.inv(model.hessian(params))
-    return bread @ (sums.T @ sums) @ bread
+    return np.asarray(bread @ (sums.T @ sums) @ bread)
 
 
 def cox(
@@ -275,7 +276,7 @@ def cox(
         cov = cluster_sandwich(
             model,
             fit.params,
-            groups,
+            np.asarray(groups),
             data[start].to_numpy(),
             data[stop].to_numpy(),
             data[event].to_numpy(),
@@ -399,7 +400,7 @@ IMPLIES_CHARGE: tuple[str, ...] = (
 
 
 def time_to_event_panel(
-    study,
+    study: Study,
     *,
     campaign_id: str,
     event_types: Sequence[str] = ("arrest", "charge", "indictment"),
@@ -435,7 +436,7 @@ def time_to_event_panel(
     from .align import SeriesBank
 
     require(
-        "start_date" in study.cases and study.cases["start_date"].notna().any(),
+        "start_date" in study.cases and bool(study.cases["start_date"].notna().any()),
         "no case has a start_date (the incident) to count the time to a charge from",
     )
     bank = SeriesBank.from_activity(study.activity)

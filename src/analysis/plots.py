@@ -7,11 +7,14 @@ results computed elsewhere.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 
 __all__ = [
     "DIRECTION_COLOURS",
@@ -67,7 +70,7 @@ def series_with_events(
     *,
     unit: str = "posts per day",
     title: str = "",
-    onset: tuple | None = None,
+    onset: tuple[Any, ...] | None = None,
     log: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
@@ -113,7 +116,7 @@ def series_with_events(
                 label="onset 95% band",
             )
     _date_axes(ax, unit, title or f"{series.name}: daily activity with legal events", log)
-    handles = [plt.Line2D([], [], color=c, lw=1) for c in DIRECTION_COLOURS.values()]
+    handles = [Line2D([], [], color=c, lw=1) for c in DIRECTION_COLOURS.values()]
     first = ax.legend(loc="upper left", fontsize=8)
     ax.add_artist(first)
     ax.legend(handles, [f"{d} event" for d in DIRECTION_COLOURS], loc="upper right", fontsize=8)
@@ -206,7 +209,8 @@ def counterfactual(
         alpha=0.2,
         label="95% forecast interval",
     )
-    ax.axvline(event_date, color="black", lw=1, label="legal event")
+    # matplotlib's date converter takes a Timestamp where its stub says float
+    ax.axvline(cast(float, event_date), color="black", lw=1, label="legal event")
     _date_axes(ax, unit, title or "Activity after the event against its forecast")
     ax.legend(fontsize=8)
     return ax
@@ -254,7 +258,7 @@ def series_panels(
     axes[-1].xaxis.set_major_formatter(
         mdates.ConciseDateFormatter(axes[-1].xaxis.get_major_locator())
     )
-    handles = [plt.Line2D([], [], color=c, lw=1) for c in DIRECTION_COLOURS.values()]
+    handles = [Line2D([], [], color=c, lw=1) for c in DIRECTION_COLOURS.values()]
     fig.legend(
         handles,
         [f"{d} event" for d in DIRECTION_COLOURS],

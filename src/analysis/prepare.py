@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
@@ -150,7 +151,9 @@ BUILDERS: dict[str, Callable[[Path], pd.DataFrame]] = {
 }
 
 
-def _user_tables(user_dir: Path, bundled: dict[str, pd.DataFrame]) -> tuple[dict, list]:
+def _user_tables(
+    user_dir: Path, bundled: dict[str, pd.DataFrame]
+) -> tuple[dict[str, Any], list[Any]]:
     """The ``campaigns`` / ``campaign_activity`` tables a user fetched into ``user_dir``."""
     found: dict[str, tuple[pd.DataFrame, str]] = {}
     failures: list[Failure] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -55,12 +55,12 @@ class ModelResult:
     params: pd.Series
     bse: pd.Series
     nobs: int
-    spec: dict
+    spec: dict[str, Any]
     ratio: str | None = None
     level: float = 0.95
     dist: str = "normal"
     df_resid: float | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict[str, Any])
 
     def tidy(self) -> pd.DataFrame:
         """One row per term with estimate, standard error, test and interval."""
@@ -149,7 +149,7 @@ def etable(results: Sequence[Tidy], *, digits: int = 3, exponentiate: bool = Fal
                 se = row["std_error"]
                 bracket = f" ({se:.{digits}f})" if np.isfinite(se) else ""
                 p = row["p_value"]
-                stars = _stars(p) if np.isfinite(p) else ""
+                stars = _stars(float(cast(float, p))) if np.isfinite(p) else ""
                 col[t] = f"{value:.{digits}f}{stars}{bracket}"
             else:
                 col[t] = ""

@@ -30,6 +30,7 @@ of :mod:`analysis.datasets`.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
@@ -143,7 +144,7 @@ def is_wikipedia_article(value: object) -> bool:
     text = value.strip()
     if text.startswith(("http://", "https://")):
         match = WIKIPEDIA_URL_RE.match(text)
-        return bool(match) and not _TITLE_FORBIDDEN.search(match.group("title"))
+        return match is not None and not _TITLE_FORBIDDEN.search(match.group("title"))
     return len(text) <= 255 and not _TITLE_FORBIDDEN.search(text)
 
 
@@ -179,7 +180,7 @@ class _CaseKey(pa.DataFrameModel):
     case_id: Series[str]
 
     @pa.check("case_id", error=SLUG_EXPECTED)
-    def _case_id_slug(cls, s: Series[str]) -> Series[bool]:
+    def _case_id_slug(cls, s: Series[str]) -> pd.Series[bool]:
         return _is_slug(s)
 
 
@@ -189,7 +190,7 @@ class _CampaignKey(pa.DataFrameModel):
     campaign_id: Series[str]
 
     @pa.check("campaign_id", error=SLUG_EXPECTED)
-    def _campaign_id_slug(cls, s: Series[str]) -> Series[bool]:
+    def _campaign_id_slug(cls, s: Series[str]) -> pd.Series[bool]:
         return _is_slug(s)
 
 
@@ -204,26 +205,26 @@ class Cases(_CaseKey):
     wikipedia_article: Series[str] | None = pa.Field(nullable=True)
 
     @pa.check("case_id", error="a case_id used by no other row")
-    def _case_id_unique(cls, s: Series[str]) -> Series[bool]:
+    def _case_id_unique(cls, s: Series[str]) -> pd.Series[bool]:
         return ~s.duplicated(keep="first")
 
     @pa.check("country", error="an ISO 3166 alpha-3 country code such as USA, IRN or DEU")
-    def _country_iso(cls, s: Series[str]) -> Series[bool]:
+    def _country_iso(cls, s: Series[str]) -> pd.Series[bool]:
         return s.isin(COUNTRY_CODES)
 
     @pa.check("category", error=SLUG_EXPECTED)
-    def _category_slug(cls, s: Series[str]) -> Series[bool]:
+    def _category_slug(cls, s: Series[str]) -> pd.Series[bool]:
         return _is_slug(s)
 
     @pa.check(
         "campaign_ids",
         error="campaign ids separated by ';' (each " + SLUG_EXPECTED + "), or an empty cell",
     )
-    def _campaign_ids_format(cls, s: Series[str]) -> Series[bool]:
+    def _campaign_ids_format(cls, s: Series[str]) -> pd.Series[bool]:
         return _are_slug_lists(s)
 
     @pa.check("wikipedia_article", error=WIKIPEDIA_ARTICLE_EXPECTED)
-    def _wikipedia_article_format(cls, s: Series[str]) -> Series[bool]:
+    def _wikipedia_article_format(cls, s: Series[str]) -> pd.Series[bool]:
         return s.isna() | s.map(is_wikipedia_article).astype(bool)
 
 
@@ -237,15 +238,15 @@ class LegalEvents(_CaseKey):
     source_url: Series[str] = pa.Field(nullable=True)
 
     @pa.check("date_precision", error=_one_of(DATE_PRECISIONS))
-    def _precision_vocab(cls, s: Series[str]) -> Series[bool]:
+    def _precision_vocab(cls, s: Series[str]) -> pd.Series[bool]:
         return s.isin(DATE_PRECISIONS)
 
     @pa.check("event_type", error="an event type, " + _one_of(EVENT_TYPES))
-    def _event_type_vocab(cls, s: Series[str]) -> Series[bool]:
+    def _event_type_vocab(cls, s: Series[str]) -> pd.Series[bool]:
         return s.isin(EVENT_TYPES)
 
     @pa.check("direction", error=_one_of(DIRECTIONS))
-    def _direction_vocab(cls, s: Series[str]) -> Series[bool]:
+    def _direction_vocab(cls, s: Series[str]) -> pd.Series[bool]:
         return s.isin(DIRECTIONS)
 
 
@@ -264,17 +265,17 @@ class Campaigns(_CampaignKey):
     case_ids: Series[str] | None = pa.Field(nullable=True)
 
     @pa.check("campaign_id", error="a campaign_id used by no other row")
-    def _campaign_id_unique(cls, s: Series[str]) -> Series[bool]:
+    def _campaign_id_unique(cls, s: Series[str]) -> pd.Series[bool]:
         return ~s.duplicated(keep="first")
 
     @pa.check("stance", error=_one_of(STANCES))
-    def _stance_vocab(cls, s: Series[str]) -> Series[bool]:
+    def _stance_vocab(cls, s: Series[str]) -> pd.Series[bool]:
         return s.isin(STANCES)
 
     @pa.check(
         "case_ids", error="case ids separated by ';' (each " + SLUG_EXPECTED + "), or an empty cell"
     )
-    def _case_ids_format(cls, s: Series[str]) -> Series[bool]:
+    def _case_ids_format(cls, s: Series[str]) -> pd.Series[bool]:
         return _are_slug_lists(s)
 
 
@@ -285,7 +286,7 @@ class CampaignActivity(_CampaignKey):
     value: Series[float] = pa.Field(nullable=True)
 
     @pa.check("value", error="a count or measure ≥ 0 (leave the cell empty for an unobserved day)")
-    def _value_nonnegative(cls, s: Series[float]) -> Series[bool]:
+    def _value_nonnegative(cls, s: Series[float]) -> pd.Series[bool]:
         return s.isna() | (s >= 0)
 
     @pa.dataframe_check(
@@ -294,7 +295,7 @@ class CampaignActivity(_CampaignKey):
             "one row per (campaign_id, date): this series already has this day on an earlier row",
         )
     )
-    def _one_row_per_day(cls, df: pd.DataFrame) -> Series[bool]:
+    def _one_row_per_day(cls, df: pd.DataFrame) -> pd.Series[bool]:
         return ~df.duplicated(["campaign_id", "date"], keep="first")
 
 
@@ -332,7 +333,7 @@ OPTIONAL_DAYS: dict[str, tuple[str, ...]] = {
 OPTIONAL_DEFAULTS: dict[str, dict[str, str]] = {
     t: defaults
     for t, cols in _COLUMNS.items()
-    if (defaults := {n: _absent_fill(c) for n, c in cols.items() if _absent_fill(c)})
+    if (defaults := {n: str(_absent_fill(c)) for n, c in cols.items() if _absent_fill(c)})
 }
 
 #: Columns that may be empty.
@@ -400,7 +401,11 @@ def _failures_from_pandera(
             if column != key_columns[-1]:
                 continue  # one failure per row, on the last key column
             value = " ".join(_cell(raw, cases, row, c, rec) for c in key_columns)
-            failures.append(Failure(file, row + 2, "+".join(key_columns), value, expected))
+            failures.append(
+                Failure(
+                    file, None if row is None else row + 2, "+".join(key_columns), value, expected
+                )
+            )
             continue
         if check == "column_in_dataframe":
             name = str(rec["failure_case"])
@@ -416,7 +421,11 @@ def _failures_from_pandera(
 
 
 def _cell(
-    raw: pd.DataFrame | None, cases: pd.DataFrame, row: int | None, column: str | None, rec: dict
+    raw: pd.DataFrame | None,
+    cases: pd.DataFrame,
+    row: int | None,
+    column: str | None,
+    rec: dict[Any, Any],
 ) -> str:
     """The user's own text for a cell when we have it, else pandera's failure case."""
     if raw is not None and row is not None and column in raw.columns and row in raw.index:

@@ -24,7 +24,7 @@ tests can check what the studies recover.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -63,7 +63,7 @@ class Simulated:
 
     study: Study
     truth: pd.DataFrame
-    params: dict
+    params: dict[str, Any]
 
 
 def ar1_noise(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import cast
 
 import pandas as pd
 
@@ -139,7 +140,7 @@ def format_event_dates(events: pd.DataFrame) -> pd.Series:
     out = day.copy()
     out[events["date_precision"] == "month"] = events["date"].dt.strftime("%Y-%m")
     out[events["date_precision"] == "year"] = events["date"].dt.strftime("%Y")
-    return out
+    return pd.Series(out)
 
 
 def to_contract(table: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -207,7 +208,7 @@ def _dangling_ids(
     if column not in frame.columns:
         return []
     return [
-        Failure(file, idx + 2, column, part, expected)
+        Failure(file, cast(int, idx) + 2, column, part, expected)
         for idx, value in frame[column].items()
         for part in (p.strip() for p in (value.split(";") if isinstance(value, str) else []))
         if part and part not in known
@@ -232,9 +233,9 @@ def cross_check(
         failures.append(
             Failure(
                 files["legal_events"],
-                idx + 2,
+                cast(int, idx) + 2,
                 "case_id",
-                legal_events.at[idx, "case_id"],
+                str(legal_events.at[idx, "case_id"]),
                 f"a case_id listed in {PurePath(files['cases']).name}",
             )
         )
@@ -261,7 +262,7 @@ def cross_check(
         failures.append(
             Failure(
                 files["campaign_activity"],
-                idx + 2,
+                cast(int, idx) + 2,
                 "campaign_id",
                 value,
                 f"a campaign_id listed in {PurePath(files['campaigns']).name} "

@@ -72,6 +72,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -107,7 +108,7 @@ __all__ = [
 
 LABELS: tuple[str, ...] = ("preceded", "followed", "both", "neither", "insufficient data")
 #: Reasonable alternative rules for the specification stability (one change each).
-SPEC_CHANGES: tuple[dict, ...] = (
+SPEC_CHANGES: tuple[dict[str, Any], ...] = (
     {"window": 10},
     {"window": 21},
     {"threshold": 1.25},
@@ -139,7 +140,7 @@ class TimingResult:
     table: pd.DataFrame
     excluded: pd.DataFrame
     rule: TimingRule
-    assumptions: dict = field(default_factory=dict)
+    assumptions: dict[str, Any] = field(default_factory=dict[str, Any])
 
     def counts(self) -> pd.DataFrame:
         """Number of (event, series) rows per label, with all labels listed."""
@@ -264,7 +265,7 @@ def _ratios(
 
 def _enough(counts: np.ndarray, g: Geometry, rule: TimingRule) -> np.ndarray:
     lengths = np.array([hi - lo + 1 for lo, hi in _windows(g)], dtype=float)
-    return np.all(counts >= rule.min_observed * lengths - 1e-9, axis=1)
+    return np.asarray(np.all(counts >= rule.min_observed * lengths - 1e-9, axis=1))
 
 
 TAIL_DF = 2
@@ -305,7 +306,7 @@ def _label(rose: np.ndarray, incident: bool) -> str:
 # --------------------------------------------------------------------------- the table
 
 
-def _series_arrays(bank: SeriesBank, campaign_id: str) -> tuple | None:
+def _series_arrays(bank: SeriesBank, campaign_id: str) -> tuple[Any, ...] | None:
     i = int(bank.index_of([campaign_id])[0])
     if i < 0:
         return None
@@ -314,6 +315,14 @@ def _series_arrays(bank: SeriesBank, campaign_id: str) -> tuple | None:
     csum = np.concatenate([[0.0], np.cumsum(np.where(obs, vals, 0.0))])
     ccount = np.concatenate([[0], np.cumsum(obs)])
     return pd.Timestamp(bank.start[i]), len(vals), csum, ccount
+
+
+def _bank_arrays(bank: SeriesBank, campaign_id: str) -> tuple[Any, ...]:
+    """:func:`_series_arrays` of a series the bank holds."""
+    arrays = _series_arrays(bank, campaign_id)
+    if arrays is None:
+        raise KeyError(f"series {campaign_id!r} is not in the bank")
+    return arrays
 
 
 def _busy(n: int, start: pd.Timestamp, days: Sequence[pd.Timestamp]) -> np.ndarray:
@@ -329,7 +338,7 @@ def _busy(n: int, start: pd.Timestamp, days: Sequence[pd.Timestamp]) -> np.ndarr
 def placebo_needed(rule: TimingRule) -> int:
     """Fewest comparison dates a label needs: ``min_placebo``, and enough for the
     smallest test size to be reachable (a randomisation p-value is at least 1/(n + 1))."""
-    return max(rule.min_placebo, math.ceil(1 / (rule.alpha * ALPHA_SHARES.min())))
+    return int(max(rule.min_placebo, math.ceil(1 / (rule.alpha * ALPHA_SHARES.min()))))
 
 
 def _null(
@@ -371,7 +380,7 @@ def _null(
 
 def _core(
     rows: pd.DataFrame,
-    series: dict[str, tuple],
+    series: dict[str, tuple[Any, ...]],
     busy: dict[str, np.ndarray],
     case_days: dict[str, list[pd.Timestamp]],
     rule: TimingRule,
@@ -461,7 +470,12 @@ def _core(
 
 
 def _boot_stability(
-    lr: np.ndarray, null: np.ndarray, label: str, incident: bool, rule: TimingRule, seed
+    lr: np.ndarray,
+    null: np.ndarray,
+    label: str,
+    incident: bool,
+    rule: TimingRule,
+    seed: np.random.SeedSequence | None,
 ) -> float:
     """Share of stationary-bootstrap replicates of the comparison dates giving ``label``."""
     from arch.bootstrap import StationaryBootstrap, optimal_block_length
@@ -469,10 +483,11 @@ def _boot_stability(
     with quiet():
         block = float(optimal_block_length(null[:, 0])["stationary"].iloc[0])
     block = min(max(block, 1.0), len(null) / 2) if np.isfinite(block) else 1.0
-    bs = StationaryBootstrap(block, null, seed=np.random.default_rng(seed))
+    # arch takes the expected block length as a real number (its stub says int)
+    bs = StationaryBootstrap(block, null, seed=np.random.default_rng(seed))  # type: ignore[arg-type]
     same = 0
     for (draw,), _ in bs.bootstrap(rule.n_boot):
-        _, _, rose = _decide(lr, draw, rule)
+        _, _, rose = _decide(lr, np.asarray(draw), rule)
         same += _label(rose[0], incident) == label
     return same / rule.n_boot
 
@@ -526,7 +541,7 @@ def timing_table(
     events, excluded = day_events(study, include_incidents=True)
     links = study.case_campaigns()
     all_dates = events[["case_id", "date"]].drop_duplicates()
-    case_days = {c: list(g["date"]) for c, g in all_dates.groupby("case_id")}
+    case_days = {str(c): list(g["date"]) for c, g in all_dates.groupby("case_id")}
     if not include_incidents:
         events = events[events["event_type"] != INCIDENT]
     if cases is not None:
@@ -546,7 +561,7 @@ def timing_table(
         stance=rows["campaign_id"].map(stance),
         series_scope=np.where(rows["campaign_id"].map(n_cases).fillna(1) > 1, "shared", "case"),
     )[ROW_KEYS]
-    series = {cid: _series_arrays(bank, cid) for cid in rows["campaign_id"].unique()}
+    series = {cid: _bank_arrays(bank, cid) for cid in rows["campaign_id"].unique()}
     dated = all_dates.merge(links, on="case_id")
     series_days = {c: list(g["date"]) for c, g in dated.groupby("campaign_id")}
     busy = {cid: _busy(arr[1], arr[0], series_days.get(cid, [])) for cid, arr in series.items()}
@@ -595,7 +610,7 @@ def _confounders(table: pd.DataFrame, dated: pd.DataFrame, rule: TimingRule) -> 
     return out
 
 
-def _verdict(rec: dict) -> str:
+def _verdict(rec: dict[Any, Any]) -> str:
     label = rec["label"]
     if label == "insufficient data":
         return f"insufficient data ({rec.get('why') or 'see the numbers'})"
@@ -624,7 +639,7 @@ def _preferred(table: pd.DataFrame) -> np.ndarray:
 # --------------------------------------------------------------------------- onsets
 
 
-class CostL2Cumsum(BaseCost):
+class CostL2Cumsum(BaseCost):  # type: ignore[misc]  # ruptures has no type hints
     """ruptures' L2 cost (squared deviations from the segment mean) in O(1) per segment.
 
     Same values as ``ruptures.costs.CostL2``, computed from cumulative sums, so the
@@ -662,7 +677,7 @@ def robust_noise(x: np.ndarray) -> float:
 
 def _segments(x: np.ndarray, penalty: float, min_size: int) -> list[int]:
     algo = rpt.Pelt(custom_cost=CostL2Cumsum(), min_size=min_size, jump=1).fit(x)
-    return algo.predict(pen=penalty)
+    return list(algo.predict(pen=penalty))
 
 
 def _onset_from_segments(
@@ -800,7 +815,7 @@ def onsets(
     seed: int = 0,
     cases: Sequence[str] | None = None,
     progress: bool = False,
-    **kwargs,
+    **kwargs: Any,
 ) -> pd.DataFrame:
     """Campaign onset, baseline and peak for each (case, linked series).
 
@@ -886,7 +901,7 @@ def placebo_labels(
         if arr is None:
             continue
         start, n = arr[0], arr[1]
-        busy = _busy(n, start, dated.loc[dated["campaign_id"] == cid, "date"])
+        busy = _busy(n, start, list(dated.loc[dated["campaign_id"] == cid, "date"]))
         pos = np.arange(max(0, -g.first), max(0, n - g.long + 1))
         lo, hi = np.clip(pos + g.first - rule.spill_days, 0, n), np.clip(pos + g.long, 0, n)
         free = pos[busy[hi] - busy[lo] == 0]

@@ -73,7 +73,7 @@ EVENT_DATE_EXPECTED = "a date written YYYY-MM-DD, YYYY-MM or YYYY"
 def _as_text(column: pd.Series) -> pd.Series:
     """Cells as stripped-of-nothing text; empty/missing → ``""``."""
     if pd.api.types.is_datetime64_any_dtype(column):
-        return column.dt.strftime("%Y-%m-%d").fillna("")
+        return pd.Series(column.dt.strftime("%Y-%m-%d").fillna(""))
     out = column.astype(object).where(column.notna(), "")
     return out.map(_cell_text).astype(str)
 
@@ -82,7 +82,7 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if hasattr(value, "isoformat") and not isinstance(value, str):
-        return _excel_cell(value)  # a date cell of a parquet object column
+        return str(_excel_cell(value))  # a date cell of a parquet object column
     return str(value)
 
 
@@ -149,7 +149,7 @@ def _parse_day_column(
         missing = column.isna()
         for idx in values.index[missing]:
             failures.append(Failure(file, idx + 2, name, "", DAY_EXPECTED))
-        return values.dt.normalize().astype("datetime64[ns]")
+        return pd.Series(values.dt.normalize().astype("datetime64[ns]"))
     text = _as_text(column).str.strip()
     shape_ok = text.str.match(_DAY_RE)
     parsed = pd.to_datetime(

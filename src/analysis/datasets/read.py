@@ -7,6 +7,7 @@ import io
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -206,7 +207,7 @@ def _excel_formulas(path: Path) -> tuple[str, list[str], list[tuple[int, str, st
     return sheet.title, header, found
 
 
-def _excel_cell(value: object) -> object:
+def _excel_cell(value: Any) -> Any:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "isoformat"):

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -29,13 +30,13 @@ __all__ = [
 class BatchResult:
     """What a batch did: one record per run, in ``reports.yaml`` order."""
 
-    records: list[dict]
+    records: list[dict[str, Any]]
     index: Path
     elapsed_s: float
-    counts: dict = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @property
-    def failed(self) -> list[dict]:
+    def failed(self) -> list[dict[str, Any]]:
         """Records of failed runs."""
         return [r for r in self.records if r["status"] != "ok"]
 
@@ -115,7 +116,7 @@ def run_batch(
         "code_hash": code[:16],
         "data_dir": str(data_dir),
     }
-    records: dict[str, dict] = {}
+    records: dict[str, dict[str, Any]] = {}
     specs = []
     for run in runs:
         if only and only not in run.run_id:
@@ -158,7 +159,7 @@ def run_batch(
     bar = tqdm(total=len(specs), desc="reports", unit="run", disable=not progress or not specs)
     counts = {"ok": 0, "failed": 0, "cached": sum(bool(r.get("cached")) for r in records.values())}
 
-    def on_done(record: dict) -> None:
+    def on_done(record: dict[str, Any]) -> None:
         records[record["run"]["run_id"]] = record
         counts["ok" if record["status"] == "ok" else "failed"] += 1
         bar.set_postfix(ok=counts["ok"], failed=counts["failed"])

@@ -7,6 +7,7 @@ import json
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from .. import __version__, config
 from .runs import STATUS_FILE, Run
@@ -76,16 +77,18 @@ def cache_key(run: Run, notebook: Path, data_hash: str, code: str, show_code: bo
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _cached(run: Run, out_dir: Path, key: str) -> dict | None:
+def _cached(run: Run, out_dir: Path, key: str) -> dict[str, Any] | None:
     record = _previous(run, out_dir)
-    done = record and record.get("status") == "ok" and record.get("key") == key
-    if done and (run.folder(out_dir) / "report.html").is_file():
+    if record is None or record.get("status") != "ok" or record.get("key") != key:
+        return None
+    if (run.folder(out_dir) / "report.html").is_file():
         return {**record, "cached": True}
     return None
 
 
-def _previous(run: Run, out_dir: Path) -> dict | None:
+def _previous(run: Run, out_dir: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((run.folder(out_dir) / STATUS_FILE).read_text())
+        record = json.loads((run.folder(out_dir) / STATUS_FILE).read_text())
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None

@@ -16,6 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from .._io import (
     atomic_write,
@@ -31,7 +32,7 @@ __all__ = [
 
 
 @functools.cache
-def _exporter(show_code: bool):
+def _exporter(show_code: bool) -> Any:
     """One nbconvert HTML exporter per worker process (loading its templates is slow)."""
     from nbconvert import HTMLExporter
 
@@ -82,7 +83,7 @@ def _stderr_to(path: Path | None) -> Iterator[None]:
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
-def execute_run(spec: dict) -> dict:
+def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
     """Execute one run and write its folder; returns its status record.
 
     ``spec`` holds plain data (so it travels to worker processes and Dask workers):
@@ -124,7 +125,7 @@ def execute_run(spec: dict) -> dict:
         ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
         error = (f"{ename}: {evalue}".strip().splitlines() or [type(exc).__name__])[-1][:500]
     duration = time.perf_counter() - start
-    headlines: dict = {}
+    headlines: dict[str, Any] = {}
     if tmp_nb.exists():
         os.replace(tmp_nb, nb_out)
         try:
@@ -167,7 +168,7 @@ def _sigterm_interrupts() -> Iterator[None]:
     try:
         previous = signal.getsignal(signal.SIGTERM)
 
-        def handler(_signum, _frame):
+        def handler(_signum: int, _frame: object) -> None:
             # the first TERM stops the batch; later ones (``timeout`` sends a second)
             # must not kill the clean-up that writes the index
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -204,7 +205,9 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _run_pool(specs: list[dict], workers: int, on_done: Callable[[dict], None]) -> list[dict]:
+def _run_pool(
+    specs: list[dict[str, Any]], workers: int, on_done: Callable[[dict[str, Any]], None]
+) -> list[dict[str, Any]]:
     """Run ``specs`` in one pool; return those lost because a worker of the pool died."""
     pool = ProcessPoolExecutor(
         max_workers=max(1, min(workers, len(specs))),
@@ -227,7 +230,9 @@ def _run_pool(specs: list[dict], workers: int, on_done: Callable[[dict], None]) 
     return lost
 
 
-def _run_local(specs: list[dict], workers: int, on_done: Callable[[dict], None]) -> None:
+def _run_local(
+    specs: list[dict[str, Any]], workers: int, on_done: Callable[[dict[str, Any]], None]
+) -> None:
     """Run every spec on local worker processes.
 
     A worker that dies (killed, out of memory) breaks its whole pool, so the runs it
@@ -252,7 +257,9 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         process.terminate()
 
 
-def _died(spec: dict, error: str = "the worker process running it died (killed?)") -> dict:
+def _died(
+    spec: dict[str, Any], error: str = "the worker process running it died (killed?)"
+) -> dict[str, Any]:
     """The failed record (written to the run's folder) of a run that returned nothing."""
     run = spec["run"]
     record = {
@@ -273,7 +280,9 @@ def _died(spec: dict, error: str = "the worker process running it died (killed?)
     return record
 
 
-def _run_dask(specs: list[dict], scheduler: str, on_done: Callable[[dict], None]) -> None:
+def _run_dask(
+    specs: list[dict[str, Any]], scheduler: str, on_done: Callable[[dict[str, Any]], None]
+) -> None:
     from distributed import Client
     from distributed import as_completed as dask_completed
 

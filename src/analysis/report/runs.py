@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -48,7 +49,7 @@ class Run:
     """One notebook run: which notebook, with which parameters, into which folder."""
 
     notebook: str
-    parameters: dict
+    parameters: dict[str, Any]
     run_id: str
     title: str
     inputs: tuple[str, ...] = ()
@@ -69,7 +70,7 @@ def _slug(value: object) -> str:
 RUN_ID_MAX = 120
 
 
-def _run_id(notebook: str, params: dict) -> str:
+def _run_id(notebook: str, params: dict[str, Any]) -> str:
     """``notebook--value--value``; shortened with a hash of the whole when too long."""
     full = "--".join([notebook, *(_slug(v) for v in params.values())])
     if len(full) <= RUN_ID_MAX:
@@ -141,7 +142,7 @@ def _type_ok(value: object, default: object) -> bool:
     return isinstance(value, type(default))
 
 
-def validate_parameters(notebook: Path, parameters: dict) -> list[str]:
+def validate_parameters(notebook: Path, parameters: dict[str, Any]) -> list[str]:
     """Problems with ``parameters`` for ``notebook`` (empty list when they are fine)."""
     declared = notebook_parameters(notebook)
     problems = []
@@ -229,7 +230,7 @@ def load_runs(
     return runs
 
 
-def read_runs_file(path: Path) -> list:
+def read_runs_file(path: Path) -> list[Any]:
     """The list under ``runs:`` of a YAML file (one clear error for anything else)."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -256,7 +257,7 @@ def _bundled(study: Study | None) -> bool:
     return Path(study.source).resolve() == config.PROCESSED_DATA_DIR.resolve()
 
 
-def _unknown_ids(parameters: dict, study: Study) -> list[str]:
+def _unknown_ids(parameters: dict[str, Any], study: Study) -> list[str]:
     """Case ids, event types and event ids the study does not have (with a suggestion)."""
     from ..schema import EVENT_TYPES
 
@@ -281,8 +282,8 @@ FOR_EACH = {"case": "case_id", "event_type": "event_type"}
 
 
 def _expand(
-    entry: object, entries: list, study: Study | None, where: str, problems: list[str]
-) -> list[object]:
+    entry: object, entries: list[Any], study: Study | None, where: str, problems: list[str]
+) -> list[Any]:
     """The entries a ``for_each`` entry stands for (an ordinary entry stands for itself)."""
     if not isinstance(entry, dict) or "for_each" not in entry:
         return [entry]

@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .. import config
 from .._io import (
@@ -44,7 +45,7 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _headline_items(headlines: dict, limit: int = 6) -> str:
+def _headline_items(headlines: dict[str, Any], limit: int = 6) -> str:
     items = []
     for k, v in list(headlines.items())[:limit]:
         if v is None:
@@ -66,7 +67,9 @@ def _api_link(out_dir: Path) -> str:
     return f'<a href="{_e(href)}">API reference</a> of the package (<code>make docs</code>).'
 
 
-def write_index(records: Sequence[dict], out_dir: Path, provenance: dict) -> Path:
+def write_index(
+    records: Sequence[dict[str, Any]], out_dir: Path, provenance: dict[str, Any]
+) -> Path:
     """Write ``index.html`` (atomically): one row per run, every data value escaped."""
     rows = []
     for r in records:

@@ -223,9 +223,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".csv", ".parquet", ".xlsx"):
         raise OutputError(f"--out: {out} — expected a .csv, .parquet or .xlsx file name")
     if out.parent.resolve() == config.USER_DATA_DIR.resolve():
-        from .connectors import _refuse_bundled_id
+        from .connectors.write import refuse_bundled_id
 
-        _refuse_bundled_id(args.campaign)
+        refuse_bundled_id(args.campaign)
     _refuse_unlisted_campaign(out, args.campaign)
     campaigns = {args.campaign: args.term} if args.term else args.campaign
     daily = count_posts(

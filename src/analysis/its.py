@@ -302,7 +302,7 @@ def _training_cautions(
                 else ""
             )
         )
-    from .timing import detect_onset
+    from .onset import detect_onset
 
     onset = detect_onset(y_pre, n_boot=0).onset
     if onset is not None and onset > cast(pd.Timestamp, y_pre.first_valid_index()) + pd.Timedelta(

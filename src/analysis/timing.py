@@ -65,25 +65,51 @@ A label is timing, not proof of cause.
 the baseline found by exact change-point detection (PELT from ruptures, ``jump=1`` so
 every day is a candidate, L2 cost on ``log1p`` counts), with a bootstrap band, and the
 peak. See :func:`detect_onset` for the penalty rule.
+
+Layout: the arithmetic of one label (windows, ratios, the calibrated decision) is in
+:mod:`analysis.timing_math`, onsets in :mod:`analysis.onset`; this module builds the
+table. It runs past the house's ~450 lines because a fifth of it is this description of
+the rule, which belongs beside the code that applies it.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import ruptures as rpt
-from ruptures.base import BaseCost
 from tqdm import tqdm
 
 from ._numeric import quiet
 from .align import INCIDENT, SeriesBank, day_events
+from .onset import (
+    CostL2Cumsum,
+    Onset,
+    detect_onset,
+    onsets,
+    robust_noise,
+)
 from .rules import TimingRule
 from .study import Study
+from .timing_math import (
+    ALPHA_SHARES,
+    RATIOS,
+    TAIL_DF,
+    Geometry,
+    _bank_arrays,
+    _busy,
+    _decide,
+    _enough,
+    _label,
+    _null,
+    _ratios,
+    _series_arrays,
+    geometry,
+    label_rows,
+    placebo_needed,
+)
 
 __all__ = [
     "ALPHA_SHARES",
@@ -148,234 +174,10 @@ class TimingResult:
         return counts.rename_axis("label").reset_index(name="n")
 
 
-def _block_indices(rng: np.random.Generator, length: int, block: int, n_boot: int) -> np.ndarray:
-    """Moving-block bootstrap day indices, shape ``(n_boot, length)``."""
-    block = min(block, length)
-    n_blocks = math.ceil(length / block)
-    starts = rng.integers(0, length - block + 1, size=(n_boot, n_blocks))
-    idx = (starts[..., None] + np.arange(block)).reshape(n_boot, n_blocks * block)
-    return idx[:, :length]
-
-
-def label_rows(rose_before: np.ndarray, rose_after: np.ndarray, enough: np.ndarray) -> np.ndarray:
-    """Combine the two 'rose' answers into labels (``enough``: the windows were observed)."""
-    label = np.where(
-        rose_before & rose_after,
-        "both",
-        np.where(rose_before, "preceded", np.where(rose_after, "followed", "neither")),
-    )
-    return np.where(enough, label, "insufficient data").astype(object)
-
-
 # --------------------------------------------------------------------------- geometry
 
 
-@dataclass(frozen=True)
-class Geometry:
-    """Where the windows of one event lie, as day offsets from the event day (τ).
-
-    ``base`` and ``runup`` are inclusive ``(first, last)`` τ ranges; the late run-up is
-    its last ``late`` days, the short and long aftermaths τ = 0 … ``short`` − 1 and
-    0 … ``long`` − 1.
-    """
-
-    base: tuple[int, int]
-    runup: tuple[int, int]
-    late: int
-    short: int
-    long: int
-    runup_since: str
-    baseline_kind: str
-
-    @property
-    def first(self) -> int:
-        """Earliest τ any window uses."""
-        return self.base[0]
-
-
-def geometry(day: pd.Timestamp, case_days: Sequence[pd.Timestamp], rule: TimingRule) -> Geometry:
-    """The windows of an event on ``day`` of a case whose other dates are ``case_days``.
-
-    ``case_days`` are the case's incident and legal-event days (any order; the event's
-    own day and later days are ignored for the run-up, earlier ones move the baseline).
-    """
-    k, b = rule.window, rule.baseline_days
-    earlier = sorted({(pd.Timestamp(d) - day).days for d in case_days if pd.Timestamp(d) < day})
-    runup_start, since = -k, "fixed window"
-    if earlier and -earlier[-1] <= rule.max_runup:
-        runup_start = min(earlier[-1], -rule.min_runup)
-        since = "previous date of the case"
-    base_end = runup_start - 1
-    kind = "before the run-up"
-    while True:
-        inside = [d for d in earlier if base_end - b + 1 <= d <= base_end]
-        if not inside:
-            break
-        base_end = min(inside) - 1
-        kind = "before the case's earlier dates"
-        if runup_start - 1 - base_end > rule.max_baseline_gap:
-            base_end, kind = runup_start - 1, "before the run-up (holds the case's earlier dates)"
-            break
-    return Geometry(
-        base=(base_end - b + 1, base_end),
-        runup=(runup_start, -1),
-        late=rule.late_window,
-        short=rule.short_window,
-        long=k,
-        runup_since=since,
-        baseline_kind=kind,
-    )
-
-
-def _window_stats(
-    csum: np.ndarray, ccount: np.ndarray, n: int, pos: np.ndarray, lo: int, hi: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and observed-day count of days ``pos + lo … pos + hi`` (NaN mean outside)."""
-    a, z = pos + lo, pos + hi + 1
-    inside = (a >= 0) & (z <= n)
-    a, z = np.clip(a, 0, n), np.clip(z, 0, n)
-    count = np.where(inside, ccount[z] - ccount[a], 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(inside & (count > 0), (csum[z] - csum[a]) / count, np.nan)
-    return mean, count
-
-
-RATIOS: tuple[str, ...] = ("lr_pre_base", "lr_late_base", "lr_short_pre", "lr_post_pre")
-#: Each ratio's share of α: a date with no event gets any label but neither at most α.
-ALPHA_SHARES = np.array([0.25, 0.25, 0.25, 0.25])
-
-
-def _windows(g: Geometry) -> list[tuple[int, int]]:
-    """τ ranges of baseline, run-up, late run-up, short and long aftermath."""
-    return [g.base, g.runup, (max(g.runup[0], -g.late), -1), (0, g.short - 1), (0, g.long - 1)]
-
-
-def _ratios(
-    csum: np.ndarray, ccount: np.ndarray, n: int, pos: np.ndarray, g: Geometry, rule: TimingRule
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Log ratios (n×4, see :data:`RATIOS`), window means and counts (n×5) at ``pos``."""
-    stats = [_window_stats(csum, ccount, n, pos, lo, hi) for lo, hi in _windows(g)]
-    means = np.column_stack([m for m, _ in stats]) if len(pos) else np.empty((0, 5))
-    counts = np.column_stack([c for _, c in stats]) if len(pos) else np.empty((0, 5))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        logm = np.log(means + rule.offset)
-    # run-up and late run-up over the baseline; short and long aftermath over the late run-up
-    return logm[:, [1, 2, 3, 4]] - logm[:, [0, 0, 2, 2]], means, counts
-
-
-def _enough(counts: np.ndarray, g: Geometry, rule: TimingRule) -> np.ndarray:
-    lengths = np.array([hi - lo + 1 for lo, hi in _windows(g)], dtype=float)
-    return np.asarray(np.all(counts >= rule.min_observed * lengths - 1e-9, axis=1))
-
-
-TAIL_DF = 2
-
-
-def _decide(lr: np.ndarray, null: np.ndarray, rule: TimingRule) -> tuple[np.ndarray, ...]:
-    """p-values, cuts and 'rose' answers of event ratios ``lr`` (…×4) against ``null``.
-
-    With enough comparison dates (:func:`placebo_needed`) the p-value is the empirical
-    share of comparison dates at least as high. With fewer (a short series), the tail is
-    a Student t with 2 degrees of freedom centred on their median and scaled by their
-    median absolute deviation: heavier-tailed than normal, so it errs towards 'neither'.
-    """
-    n = null.shape[0]
-    alphas = rule.alpha * ALPHA_SHARES
-    if n >= placebo_needed(rule):
-        p = (1 + (null[None, :, :] >= lr[:, None, :]).sum(axis=1)) / (1 + n)
-        cut = np.array([np.quantile(null[:, j], 1 - alphas[j]) for j in range(len(alphas))])
-    else:
-        from scipy import stats
-
-        loc = np.median(null, axis=0)
-        scale = 1.4826 * np.median(np.abs(null - loc), axis=0)
-        scale = np.where(scale > 0, scale, np.maximum(null.std(axis=0), 1e-9))
-        p = stats.t.sf((lr - loc) / scale, TAIL_DF)
-        cut = loc + scale * stats.t.isf(alphas, TAIL_DF)
-    rose = (lr > math.log(rule.threshold)) & (p <= alphas)
-    return p, cut, rose
-
-
-def _label(rose: np.ndarray, incident: bool) -> str:
-    before, after = bool(rose[0] or rose[1]), bool(rose[2] or rose[3])
-    if incident:
-        return "followed" if after else "neither"
-    return str(label_rows(np.array([before]), np.array([after]), np.array([True]))[0])
-
-
 # --------------------------------------------------------------------------- the table
-
-
-def _series_arrays(bank: SeriesBank, campaign_id: str) -> tuple[Any, ...] | None:
-    i = int(bank.index_of([campaign_id])[0])
-    if i < 0:
-        return None
-    vals = bank.values[bank.offset[i] : bank.offset[i] + bank.length[i]]
-    obs = ~np.isnan(vals)
-    csum = np.concatenate([[0.0], np.cumsum(np.where(obs, vals, 0.0))])
-    ccount = np.concatenate([[0], np.cumsum(obs)])
-    return pd.Timestamp(bank.start[i]), len(vals), csum, ccount
-
-
-def _bank_arrays(bank: SeriesBank, campaign_id: str) -> tuple[Any, ...]:
-    """:func:`_series_arrays` of a series the bank holds."""
-    arrays = _series_arrays(bank, campaign_id)
-    if arrays is None:
-        raise KeyError(f"series {campaign_id!r} is not in the bank")
-    return arrays
-
-
-def _busy(n: int, start: pd.Timestamp, days: Sequence[pd.Timestamp]) -> np.ndarray:
-    """Cumulative count of dates (events of any case on a series) per series position."""
-    marks = np.zeros(n + 1)
-    for d in days:
-        pos = (pd.Timestamp(d) - start).days
-        if 0 <= pos < n:
-            marks[pos + 1] += 1
-    return np.cumsum(marks)
-
-
-def placebo_needed(rule: TimingRule) -> int:
-    """Fewest comparison dates a label needs: ``min_placebo``, and enough for the
-    smallest test size to be reachable (a randomisation p-value is at least 1/(n + 1))."""
-    return int(max(rule.min_placebo, math.ceil(1 / (rule.alpha * ALPHA_SHARES.min()))))
-
-
-def _null(
-    csum: np.ndarray,
-    ccount: np.ndarray,
-    n: int,
-    t: int,
-    g: Geometry,
-    busy: np.ndarray,
-    rule: TimingRule,
-) -> tuple[np.ndarray, str]:
-    """The ratios at comparison dates for an event at position ``t`` with windows ``g``.
-
-    Clean dates (no event of any case on the series in their windows, spill included)
-    near the event first, then clean dates anywhere in the series, then any date whose
-    windows miss the event's (conservative: other events make the null wider).
-    """
-    pos = np.arange(max(0, -g.first), max(0, n - g.long + 1))
-    lo, hi = np.clip(pos + g.first - rule.spill_days, 0, n), np.clip(pos + g.long, 0, n)
-    clean = busy[hi] - busy[lo] == 0
-    local = np.abs(pos - t) <= rule.local_days
-    away = (pos + g.long <= t + g.first) | (pos + g.first >= t + g.long)
-    masks = (
-        (clean & local, "clean, local"),
-        (clean, "clean, whole series"),
-        (away, "any date away from the event (conservative)"),
-    )
-    null = np.empty((0, len(RATIOS)))
-    for need, tail in ((placebo_needed(rule), ""), (rule.min_placebo, " (t tail)")):
-        for mask, kind in masks:
-            if mask.sum() < need:
-                continue
-            plr, _, counts = _ratios(csum, ccount, n, pos[mask], g, rule)
-            null = plr[_enough(counts, g, rule) & np.all(np.isfinite(plr), axis=1)]
-            if len(null) >= need:
-                return null, kind + tail
-    return null, "too few"
 
 
 def _core(
@@ -637,228 +439,6 @@ def _preferred(table: pd.DataFrame) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- onsets
-
-
-class CostL2Cumsum(BaseCost):  # type: ignore[misc]  # ruptures has no type hints
-    """ruptures' L2 cost (squared deviations from the segment mean) in O(1) per segment.
-
-    Same values as ``ruptures.costs.CostL2``, computed from cumulative sums, so the
-    exact PELT search stays exact but runs several times faster.
-    """
-
-    model = "l2_cumsum"
-    min_size = 1
-
-    def fit(self, signal: np.ndarray) -> CostL2Cumsum:
-        s = np.asarray(signal, dtype="float64").reshape(len(signal), -1)
-        zero = np.zeros((1, s.shape[1]))
-        self.signal = s
-        self._c1 = np.vstack([zero, np.cumsum(s, axis=0)])
-        self._c2 = np.vstack([zero, np.cumsum(s**2, axis=0)])
-        return self
-
-    def error(self, start: int, end: int) -> float:
-        n = end - start
-        a = self._c1[end] - self._c1[start]
-        return float(np.sum(self._c2[end] - self._c2[start] - a * a / n))
-
-
-def robust_noise(x: np.ndarray) -> float:
-    """Noise SD from the median absolute first difference (robust to level shifts).
-
-    ``σ̂ = 1.4826 · median|Δx − median Δx| / √2``: for white noise the SD of Δx is
-    σ√2; the few large differences at change points barely move the median.
-    """
-    d = np.diff(x)
-    if len(d) < 2:
-        return float("nan")
-    return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2))
-
-
-def _segments(x: np.ndarray, penalty: float, min_size: int) -> list[int]:
-    algo = rpt.Pelt(custom_cost=CostL2Cumsum(), min_size=min_size, jump=1).fit(x)
-    return list(algo.predict(pen=penalty))
-
-
-def _onset_from_segments(
-    x: np.ndarray, bkps: list[int], min_rise: float
-) -> tuple[int, float, np.ndarray]:
-    starts = [0, *bkps[:-1]]
-    means = np.array([x[s:e].mean() for s, e in zip(starts, bkps, strict=True)])
-    fitted = np.repeat(means, np.diff([0, *bkps]))
-    rise = np.nonzero(means - means[0] >= min_rise)[0]
-    return (starts[rise[0]] if len(rise) else -1), float(means[0]), fitted
-
-
-@dataclass(frozen=True)
-class Onset:
-    """Onset of a campaign in one series (positions are days of the analysis window)."""
-
-    onset: pd.Timestamp | None
-    onset_low: pd.Timestamp | None
-    onset_high: pd.Timestamp | None
-    share_found: float
-    baseline_level: float
-    baseline_noise: float
-    peak_date: pd.Timestamp | None
-    peak_value: float
-    n_changes: int
-    penalty: float
-    n_days: int
-
-
-def detect_onset(
-    series: pd.Series,
-    *,
-    min_size: int = 7,
-    min_rise: float = math.log(2),
-    penalty: float | None = None,
-    n_boot: int = 199,
-    block: int = 7,
-    level: float = 0.95,
-    seed: int = 0,
-) -> Onset:
-    """Find the first sustained rise above the baseline in one daily series.
-
-    Parameters
-    ----------
-    series : pandas.Series
-        Daily values indexed by date; NaN days are skipped (the search runs on
-        observed days, so a gap never counts as a fall).
-    min_size : int
-        Shortest segment in days: a rise must last this long to count as sustained.
-    min_rise : float
-        A segment is a rise when its mean ``log1p`` level exceeds the first segment's
-        (the baseline) by at least this much (default log 2: a doubling).
-    penalty : float, optional
-        PELT penalty per change. Default, the documented rule:
-        ``2 · σ̂² · log(n)`` (a BIC-type penalty for a change in mean with noise σ̂,
-        where σ̂ is :func:`robust_noise` of the ``log1p`` series and ``n`` the days).
-    n_boot : int
-        Bootstrap replicates for the onset band (0 = no band). Each replicate adds
-        moving blocks of the fitted model's residuals to the fitted segment means and
-        detects the onset again with the same penalty.
-    block : int
-        Block length in days for the residual bootstrap.
-    level : float
-        Coverage of the band (percentile interval of replicate onsets).
-    seed : int
-        Seed of the bootstrap.
-
-    Returns
-    -------
-    Onset
-        ``onset`` is ``None`` when no segment rises by ``min_rise``. ``share_found``
-        is the share of replicates that found an onset at all.
-    """
-    obs = series.dropna()
-    dates = obs.index
-    x = np.log1p(obs.to_numpy(dtype="float64"))
-    n = len(x)
-    if n < 2 * min_size:
-        return Onset(
-            None,
-            None,
-            None,
-            0.0,
-            float("nan"),
-            float("nan"),
-            None,
-            float("nan"),
-            0,
-            float("nan"),
-            n,
-        )
-    sigma = robust_noise(x)
-    pen = penalty if penalty is not None else 2 * max(sigma, 1e-6) ** 2 * math.log(n)
-    bkps = _segments(x, pen, min_size)
-    pos, base_mean, fitted = _onset_from_segments(x, bkps, min_rise)
-    peak = int(np.argmax(x))
-    low = high = None
-    share = float("nan")
-    if n_boot > 0:
-        rng = np.random.default_rng(seed)
-        resid = x - fitted
-        idx = _block_indices(rng, n, block, n_boot)
-        found = []
-        for r in range(n_boot):
-            xb = fitted + resid[idx[r]]
-            pb, _, _ = _onset_from_segments(xb, _segments(xb, pen, min_size), min_rise)
-            if pb >= 0:
-                found.append(pb)
-        share = len(found) / n_boot
-        if found:
-            alpha = (1 - level) / 2
-            lo_pos, hi_pos = np.quantile(found, [alpha, 1 - alpha], method="inverted_cdf")
-            low, high = dates[int(lo_pos)], dates[int(hi_pos)]
-    return Onset(
-        onset=dates[pos] if pos >= 0 else None,
-        onset_low=low,
-        onset_high=high,
-        share_found=share,
-        baseline_level=float(np.expm1(base_mean)),
-        baseline_noise=sigma,
-        peak_date=dates[peak],
-        peak_value=float(obs.iloc[peak]),
-        n_changes=len(bkps) - 1,
-        penalty=pen,
-        n_days=n,
-    )
-
-
-def onsets(
-    study: Study,
-    *,
-    before: int = 90,
-    after: int = 30,
-    n_boot: int = 199,
-    seed: int = 0,
-    cases: Sequence[str] | None = None,
-    progress: bool = False,
-    **kwargs: Any,
-) -> pd.DataFrame:
-    """Campaign onset, baseline and peak for each (case, linked series).
-
-    The analysis window runs from ``before`` days before the case's first
-    day-precision legal event to ``after`` days after it. ``cases`` limits the work to
-    those case ids.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``case_id``, ``campaign_id``, ``first_event``, ``window_start``, ``window_end``,
-        then the fields of :class:`Onset` (``onset``, ``onset_low``, ``onset_high``, …)
-        and ``onset_vs_first_event_days`` (negative: the campaign rose first).
-        Pairs with too few observed days are kept with empty onsets.
-    """
-
-    bank = SeriesBank.from_activity(study.activity)
-    ev = study.legal_events[study.legal_events["date_precision"] == "day"]
-    first = ev.groupby("case_id")["date"].min()
-    links = study.case_campaigns()
-    links = links[links["case_id"].isin(first.index)]
-    if cases is not None:
-        links = links[links["case_id"].isin(list(cases))]
-    rows = []
-    for rec in tqdm(links.to_dict("records"), desc="onsets", disable=not progress):
-        f = first[rec["case_id"]]
-        lo, hi = f - pd.Timedelta(days=before), f + pd.Timedelta(days=after)
-        s = bank.series(rec["campaign_id"])
-        s = s[(s.index >= lo) & (s.index <= hi)]
-        res = detect_onset(s, n_boot=n_boot, seed=seed, **kwargs)
-        row = {**rec, "first_event": f, "window_start": lo, "window_end": hi, **asdict(res)}
-        row["onset_vs_first_event_days"] = (res.onset - f).days if res.onset is not None else np.nan
-        rows.append(row)
-    columns = [
-        *("case_id", "campaign_id", "first_event", "window_start", "window_end"),
-        *(f.name for f in fields(Onset)),
-        "onset_vs_first_event_days",
-    ]
-    out = pd.DataFrame(rows, columns=columns)  # the columns even when no pair has a series
-    for col in ("onset", "onset_low", "onset_high", "peak_date"):
-        if col in out:
-            out[col] = pd.to_datetime(out[col])
-    return out
 
 
 # --------------------------------------------------------------------------- calibration

@@ -1,0 +1,243 @@
+"""The arithmetic of one timing label: the windows around an event, their log ratios, and
+the calibrated decision whether activity rose.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .align import SeriesBank
+from .rules import TimingRule
+
+__all__ = [
+    "ALPHA_SHARES",
+    "RATIOS",
+    "TAIL_DF",
+    "Geometry",
+    "geometry",
+    "label_rows",
+    "placebo_needed",
+]
+
+
+def label_rows(rose_before: np.ndarray, rose_after: np.ndarray, enough: np.ndarray) -> np.ndarray:
+    """Combine the two 'rose' answers into labels (``enough``: the windows were observed)."""
+    label = np.where(
+        rose_before & rose_after,
+        "both",
+        np.where(rose_before, "preceded", np.where(rose_after, "followed", "neither")),
+    )
+    return np.where(enough, label, "insufficient data").astype(object)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where the windows of one event lie, as day offsets from the event day (τ).
+
+    ``base`` and ``runup`` are inclusive ``(first, last)`` τ ranges; the late run-up is
+    its last ``late`` days, the short and long aftermaths τ = 0 … ``short`` − 1 and
+    0 … ``long`` − 1.
+    """
+
+    base: tuple[int, int]
+    runup: tuple[int, int]
+    late: int
+    short: int
+    long: int
+    runup_since: str
+    baseline_kind: str
+
+    @property
+    def first(self) -> int:
+        """Earliest τ any window uses."""
+        return self.base[0]
+
+
+def geometry(day: pd.Timestamp, case_days: Sequence[pd.Timestamp], rule: TimingRule) -> Geometry:
+    """The windows of an event on ``day`` of a case whose other dates are ``case_days``.
+
+    ``case_days`` are the case's incident and legal-event days (any order; the event's
+    own day and later days are ignored for the run-up, earlier ones move the baseline).
+    """
+    k, b = rule.window, rule.baseline_days
+    earlier = sorted({(pd.Timestamp(d) - day).days for d in case_days if pd.Timestamp(d) < day})
+    runup_start, since = -k, "fixed window"
+    if earlier and -earlier[-1] <= rule.max_runup:
+        runup_start = min(earlier[-1], -rule.min_runup)
+        since = "previous date of the case"
+    base_end = runup_start - 1
+    kind = "before the run-up"
+    while True:
+        inside = [d for d in earlier if base_end - b + 1 <= d <= base_end]
+        if not inside:
+            break
+        base_end = min(inside) - 1
+        kind = "before the case's earlier dates"
+        if runup_start - 1 - base_end > rule.max_baseline_gap:
+            base_end, kind = runup_start - 1, "before the run-up (holds the case's earlier dates)"
+            break
+    return Geometry(
+        base=(base_end - b + 1, base_end),
+        runup=(runup_start, -1),
+        late=rule.late_window,
+        short=rule.short_window,
+        long=k,
+        runup_since=since,
+        baseline_kind=kind,
+    )
+
+
+def _window_stats(
+    csum: np.ndarray, ccount: np.ndarray, n: int, pos: np.ndarray, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and observed-day count of days ``pos + lo … pos + hi`` (NaN mean outside)."""
+    a, z = pos + lo, pos + hi + 1
+    inside = (a >= 0) & (z <= n)
+    a, z = np.clip(a, 0, n), np.clip(z, 0, n)
+    count = np.where(inside, ccount[z] - ccount[a], 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(inside & (count > 0), (csum[z] - csum[a]) / count, np.nan)
+    return mean, count
+
+
+RATIOS: tuple[str, ...] = ("lr_pre_base", "lr_late_base", "lr_short_pre", "lr_post_pre")
+
+
+#: Each ratio's share of α: a date with no event gets any label but neither at most α.
+ALPHA_SHARES = np.array([0.25, 0.25, 0.25, 0.25])
+
+
+def _windows(g: Geometry) -> list[tuple[int, int]]:
+    """τ ranges of baseline, run-up, late run-up, short and long aftermath."""
+    return [g.base, g.runup, (max(g.runup[0], -g.late), -1), (0, g.short - 1), (0, g.long - 1)]
+
+
+def _ratios(
+    csum: np.ndarray, ccount: np.ndarray, n: int, pos: np.ndarray, g: Geometry, rule: TimingRule
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log ratios (n×4, see :data:`RATIOS`), window means and counts (n×5) at ``pos``."""
+    stats = [_window_stats(csum, ccount, n, pos, lo, hi) for lo, hi in _windows(g)]
+    means = np.column_stack([m for m, _ in stats]) if len(pos) else np.empty((0, 5))
+    counts = np.column_stack([c for _, c in stats]) if len(pos) else np.empty((0, 5))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logm = np.log(means + rule.offset)
+    # run-up and late run-up over the baseline; short and long aftermath over the late run-up
+    return logm[:, [1, 2, 3, 4]] - logm[:, [0, 0, 2, 2]], means, counts
+
+
+def _enough(counts: np.ndarray, g: Geometry, rule: TimingRule) -> np.ndarray:
+    lengths = np.array([hi - lo + 1 for lo, hi in _windows(g)], dtype=float)
+    return np.asarray(np.all(counts >= rule.min_observed * lengths - 1e-9, axis=1))
+
+
+TAIL_DF = 2
+
+
+def _decide(lr: np.ndarray, null: np.ndarray, rule: TimingRule) -> tuple[np.ndarray, ...]:
+    """p-values, cuts and 'rose' answers of event ratios ``lr`` (…×4) against ``null``.
+
+    With enough comparison dates (:func:`placebo_needed`) the p-value is the empirical
+    share of comparison dates at least as high. With fewer (a short series), the tail is
+    a Student t with 2 degrees of freedom centred on their median and scaled by their
+    median absolute deviation: heavier-tailed than normal, so it errs towards 'neither'.
+    """
+    n = null.shape[0]
+    alphas = rule.alpha * ALPHA_SHARES
+    if n >= placebo_needed(rule):
+        p = (1 + (null[None, :, :] >= lr[:, None, :]).sum(axis=1)) / (1 + n)
+        cut = np.array([np.quantile(null[:, j], 1 - alphas[j]) for j in range(len(alphas))])
+    else:
+        from scipy import stats
+
+        loc = np.median(null, axis=0)
+        scale = 1.4826 * np.median(np.abs(null - loc), axis=0)
+        scale = np.where(scale > 0, scale, np.maximum(null.std(axis=0), 1e-9))
+        p = stats.t.sf((lr - loc) / scale, TAIL_DF)
+        cut = loc + scale * stats.t.isf(alphas, TAIL_DF)
+    rose = (lr > math.log(rule.threshold)) & (p <= alphas)
+    return p, cut, rose
+
+
+def _label(rose: np.ndarray, incident: bool) -> str:
+    before, after = bool(rose[0] or rose[1]), bool(rose[2] or rose[3])
+    if incident:
+        return "followed" if after else "neither"
+    return str(label_rows(np.array([before]), np.array([after]), np.array([True]))[0])
+
+
+def _series_arrays(bank: SeriesBank, campaign_id: str) -> tuple[Any, ...] | None:
+    i = int(bank.index_of([campaign_id])[0])
+    if i < 0:
+        return None
+    vals = bank.values[bank.offset[i] : bank.offset[i] + bank.length[i]]
+    obs = ~np.isnan(vals)
+    csum = np.concatenate([[0.0], np.cumsum(np.where(obs, vals, 0.0))])
+    ccount = np.concatenate([[0], np.cumsum(obs)])
+    return pd.Timestamp(bank.start[i]), len(vals), csum, ccount
+
+
+def _bank_arrays(bank: SeriesBank, campaign_id: str) -> tuple[Any, ...]:
+    """:func:`_series_arrays` of a series the bank holds."""
+    arrays = _series_arrays(bank, campaign_id)
+    if arrays is None:
+        raise KeyError(f"series {campaign_id!r} is not in the bank")
+    return arrays
+
+
+def _busy(n: int, start: pd.Timestamp, days: Sequence[pd.Timestamp]) -> np.ndarray:
+    """Cumulative count of dates (events of any case on a series) per series position."""
+    marks = np.zeros(n + 1)
+    for d in days:
+        pos = (pd.Timestamp(d) - start).days
+        if 0 <= pos < n:
+            marks[pos + 1] += 1
+    return np.cumsum(marks)
+
+
+def placebo_needed(rule: TimingRule) -> int:
+    """Fewest comparison dates a label needs: ``min_placebo``, and enough for the
+    smallest test size to be reachable (a randomisation p-value is at least 1/(n + 1))."""
+    return int(max(rule.min_placebo, math.ceil(1 / (rule.alpha * ALPHA_SHARES.min()))))
+
+
+def _null(
+    csum: np.ndarray,
+    ccount: np.ndarray,
+    n: int,
+    t: int,
+    g: Geometry,
+    busy: np.ndarray,
+    rule: TimingRule,
+) -> tuple[np.ndarray, str]:
+    """The ratios at comparison dates for an event at position ``t`` with windows ``g``.
+
+    Clean dates (no event of any case on the series in their windows, spill included)
+    near the event first, then clean dates anywhere in the series, then any date whose
+    windows miss the event's (conservative: other events make the null wider).
+    """
+    pos = np.arange(max(0, -g.first), max(0, n - g.long + 1))
+    lo, hi = np.clip(pos + g.first - rule.spill_days, 0, n), np.clip(pos + g.long, 0, n)
+    clean = busy[hi] - busy[lo] == 0
+    local = np.abs(pos - t) <= rule.local_days
+    away = (pos + g.long <= t + g.first) | (pos + g.first >= t + g.long)
+    masks = (
+        (clean & local, "clean, local"),
+        (clean, "clean, whole series"),
+        (away, "any date away from the event (conservative)"),
+    )
+    null = np.empty((0, len(RATIOS)))
+    for need, tail in ((placebo_needed(rule), ""), (rule.min_placebo, " (t tail)")):
+        for mask, kind in masks:
+            if mask.sum() < need:
+                continue
+            plr, _, counts = _ratios(csum, ccount, n, pos[mask], g, rule)
+            null = plr[_enough(counts, g, rule) & np.all(np.isfinite(plr), axis=1)]
+            if len(null) >= need:
+                return null, kind + tail
+    return null, "too few"

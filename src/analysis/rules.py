@@ -6,8 +6,22 @@ import math
 from dataclasses import dataclass
 
 __all__ = [
+    "CLI_PARAMETERS",
     "TimingRule",
 ]
+
+#: The rule's parameters the ``timing`` command exposes, with the range it accepts and
+#: its help: ``--window`` sets ``window`` and so on (the type is the default's).
+CLI_PARAMETERS: dict[str, tuple[float, float, str]] = {
+    "window": (2, 365, "k, days of the fixed run-up and of the long aftermath"),
+    "baseline_days": (2, 365, "b, days in the baseline window"),
+    "short_window": (1, 30, "days in the short aftermath from the event day"),
+    "threshold": (1.0, 1e6, "ratio that counts as a rise"),
+    "level": (0.5, 0.999, "1 − chance of a false label on a day with no event"),
+    "min_observed": (0.01, 1.0, "share of observed days needed per window"),
+    "n_boot": (19, 100_000, "bootstrap replicates for the stability"),
+    "seed": (0, 2**32 - 1, "bootstrap seed, recorded"),
+}
 
 
 @dataclass(frozen=True)

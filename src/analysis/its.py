@@ -43,11 +43,14 @@ truly does not move, the posterior still allows some drift and the intervals are
 conservative. A strong prior on a small level variance — CausalImpact's default —
 would narrow them again; it is not used because it would bring the false alarms back
 on series whose level does move, which online activity usually does.
+
+Layout: :mod:`analysis.segmented` holds the segmented regression and its HAC errors,
+:mod:`analysis.its_paths` the simulated and posterior counterfactual paths; this module
+re-exports their public names.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,11 +58,19 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-from .results import ModelResult
+from .its_paths import (
+    posterior_paths,
+    simulate_paths,
+)
+from .segmented import (
+    from_model_scale,
+    newey_west_lags,
+    prewhitened_hac,
+    segmented_regression,
+    to_model_scale,
+)
 
 __all__ = [
     "ImpactResult",
@@ -69,166 +80,6 @@ __all__ = [
     "prewhitened_hac",
     "segmented_regression",
 ]
-
-
-def newey_west_lags(n: int) -> int:
-    """Newey & West (1994) rule of thumb: ``⌊4 (n / 100)^(2/9)⌋`` lags."""
-    return math.floor(4 * float((n / 100) ** (2 / 9)))
-
-
-def _ar1_ols(x: np.ndarray) -> tuple[float, float]:
-    """AR(1) coefficient and innovation SD of a demeaned series, with an intercept (as R's
-    ``ar(x, order.max = 1, aic = FALSE, method = "ols")``)."""
-    x = x - x.mean()
-    Z = np.column_stack([np.ones(len(x) - 1), x[:-1]])
-    b = np.linalg.lstsq(Z, x[1:], rcond=None)[0]
-    e = x[1:] - Z @ b
-    return float(b[1]), float(np.sqrt(e @ e / len(x)))
-
-
-def prewhitened_hac(X: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, float]:
-    """HAC covariance of OLS coefficients: VAR(1) prewhitening, Bartlett kernel, Andrews
-    (1991) AR(1) plug-in bandwidth — R ``sandwich::kernHAC(fit, kernel = "Bartlett",
-    prewhite = 1, bw = bwAndrews, adjust = TRUE)`` (Andrews & Monahan 1992).
-
-    The scores ``v_t = x_t e_t`` are prewhitened by a VAR(1) without intercept; each
-    prewhitened column gets an AR(1) fit and, weighting all but the intercept column
-    (the first), ``α = Σ 4ρ²σ⁴ / ((1 − ρ)⁶ (1 + ρ)²) / Σ σ⁴ / (1 − ρ)⁴`` and the
-    bandwidth ``S = 1.1447 (α n)^{1/3}``; lags ``j < S`` get weight ``1 − j/S``; the
-    long-run covariance is recoloured by ``(I − A)^{-1}`` and scaled by ``n / (n − k)``.
-
-    Returns
-    -------
-    (numpy.ndarray, float)
-        The ``k × k`` covariance and the bandwidth used.
-    """
-    X = np.asarray(X, dtype=float)
-    u = X * np.asarray(resid, dtype=float)[:, None]
-    n0, k = u.shape
-    A = np.linalg.lstsq(u[:-1], u[1:], rcond=None)[0].T  # u_t = A u_{t-1} + v_t
-    v = u[1:] - u[:-1] @ A.T
-    n = len(v)
-    fits = np.array([_ar1_ols(v[:, j]) for j in range(k)])
-    rho, sigma = fits[:, 0], fits[:, 1]
-    weight = np.ones(k)
-    weight[0] = 0.0  # the intercept's score does not choose the bandwidth
-    den = np.sum(weight * (sigma / (1 - rho)) ** 4)
-    alpha = np.sum(weight * 4 * rho**2 * sigma**4 / ((1 - rho) ** 6 * (1 + rho) ** 2)) / den
-    bandwidth = float(1.1447 * (alpha * n) ** (1 / 3))
-    lags = [j for j in range(n) if j < bandwidth]
-    half = 0.5 * (v.T @ v)
-    for j in lags[1:]:
-        half += (1 - j / bandwidth) * (v[:-j].T @ v[j:])
-    D = np.linalg.inv(np.eye(k) - A)
-    meat = D @ (half + half.T) @ D.T / n0 * n0 / (n0 - k)
-    bread = np.linalg.inv(X.T @ X)
-    return n0 * bread @ meat @ bread, bandwidth
-
-
-def _transform(values: np.ndarray, transform: str) -> np.ndarray:
-    if transform == "log1p":
-        return np.asarray(np.log1p(values))
-    if transform == "none":
-        return values
-    raise ValueError(f"unknown transform {transform!r}; expected 'log1p' or 'none'")
-
-
-def _inverse(values: np.ndarray, transform: str) -> np.ndarray:
-    return np.expm1(values) if transform == "log1p" else values
-
-
-def segmented_regression(
-    series: pd.Series,
-    event_date: str | pd.Timestamp,
-    *,
-    pre_days: int = 60,
-    post_days: int = 60,
-    transform: str = "log1p",
-    maxlags: int | None = None,
-    level: float = 0.95,
-    name: str = "ITS",
-) -> ModelResult:
-    """Segmented regression around one event with Newey–West errors.
-
-    Parameters
-    ----------
-    series : pandas.Series
-        Daily activity indexed by date (NaN = unobserved; such days are left out).
-    event_date : date-like
-        Day of the event (τ = 0 is the first "post" day).
-    pre_days, post_days : int
-        Days before the event and from the event day on.
-    transform : {"log1p", "none"}
-        ``log1p`` makes ``β2`` a relative change: ``exp(β2) − 1`` (``extra``).
-    maxlags : int, optional
-        Plain Newey–West HAC with this many lags. Default: :func:`prewhitened_hac`
-        (R's ``sandwich::kernHAC`` with VAR(1) prewhitening and Andrews' bandwidth),
-        which keeps coverage with strongly autocorrelated residuals where a fixed 4
-        lags did not (AR(1) φ = 0.75, 120 days: 97.5 % against 74 %). p-values and
-        intervals use t with n − 4 degrees of freedom.
-
-    Returns
-    -------
-    ModelResult
-        Terms ``intercept``, ``time`` (per day), ``level_change``, ``slope_change``.
-    """
-    t0 = pd.Timestamp(event_date)
-    window = series[
-        (series.index >= t0 - pd.Timedelta(days=pre_days))
-        & (series.index < t0 + pd.Timedelta(days=post_days))
-    ]
-    window = window.dropna()
-    index = pd.DatetimeIndex(window.index)
-    days = (index - (t0 - pd.Timedelta(days=pre_days))).days.to_numpy(dtype=float)
-    post = (index >= t0).astype(float)
-    since = np.where(post > 0, (index - t0).days.to_numpy(dtype=float), 0.0)
-    if post.sum() < 3 or (1 - post).sum() < 3:
-        raise ValueError("need at least 3 observed days on each side of the event")
-    X = pd.DataFrame(
-        {"intercept": 1.0, "time": days, "level_change": post, "slope_change": since},
-        index=window.index,
-    )
-    y = _transform(window.to_numpy(dtype=float), transform)
-    ols = sm.OLS(y, X).fit()
-    if maxlags is None:
-        cov, bandwidth = prewhitened_hac(X.to_numpy(), ols.resid.to_numpy())
-        bse = pd.Series(np.sqrt(np.diag(cov)), index=X.columns)
-        lags = max(0, math.ceil(bandwidth) - 1)
-        vcov = (
-            f"HAC: VAR(1)-prewhitened, Bartlett kernel, Andrews bandwidth {bandwidth:.2f} "
-            "(R sandwich::kernHAC)"
-        )
-    else:
-        fit = ols.model.fit(cov_type="HAC", cov_kwds={"maxlags": maxlags, "use_correction": True})
-        bse, lags, vcov = fit.bse, maxlags, f"Newey-West HAC, {maxlags} lags"
-    df = len(y) - X.shape[1]
-    crit = stats.t.ppf(0.5 + level / 2, df)
-    ci = ols.params["level_change"] + np.array([-1, 1]) * crit * bse["level_change"]
-    pct = (lambda b: float(100 * np.expm1(b))) if transform == "log1p" else (lambda b: None)
-    return ModelResult(
-        name=name,
-        params=ols.params,
-        bse=bse,
-        nobs=int(ols.nobs),
-        spec={
-            "model": "segmented regression y ~ time + post + time_since_event:post",
-            "outcome": f"{transform}(activity)",
-            "event_date": t0.strftime("%Y-%m-%d"),
-            "window": f"{pre_days} days before, {post_days} days from the event day",
-            "vcov": vcov,
-        },
-        level=level,
-        dist="t",
-        df_resid=df,
-        extra={
-            "level_change_pct": pct(ols.params["level_change"]),
-            "level_change_pct_low": pct(ci[0]),
-            "level_change_pct_high": pct(ci[1]),
-            "maxlags": lags,
-            "residual_acf1": float(pd.Series(ols.resid).autocorr(1)),
-            "n_missing_days": int(pre_days + post_days - len(y)),
-        },
-    )
 
 
 @dataclass(frozen=True)
@@ -371,7 +222,7 @@ def counterfactual(
     prior : {"flat", "causalimpact"}
         ``"flat"`` (default): flat priors on the standard deviations. ``"causalimpact"``:
         R CausalImpact's default priors on standardised data (level sd guess 0.01, see
-        :func:`_posterior_paths`); its intervals are within 3 % of bsts-causalimpact's
+        :func:`posterior_paths`); its intervals are within 3 % of bsts-causalimpact's
         on the bundled series. That prior assumes a nearly constant level: on simulated
         series whose level drifts (walk sd 0.02, noise 0.1) it found an "effect" at 63 %
         of placebo dates and its 95 % interval covered a planted effect in 39 % of 100
@@ -410,7 +261,7 @@ def counterfactual(
         and (x_pre.isna().any().any() or x_post.isna().any().any())
     ):
         raise ValueError("control series must be observed on every day of both periods")
-    z_pre = _transform(y_pre.to_numpy(dtype=float), transform)
+    z_pre = to_model_scale(y_pre.to_numpy(dtype=float), transform)
     kwargs: dict[str, Any] = {"level": "local linear trend" if trend else "local level"}
     if weekly:
         kwargs["freq_seasonal"] = [{"period": 7, "harmonics": 2}]
@@ -423,7 +274,7 @@ def counterfactual(
             if x_pre is None or x_post is None
             else np.vstack([x_pre.to_numpy(), x_post.to_numpy()])
         )
-        _, paths, sd = _posterior_paths(z_pre, h, exog, kwargs, n_sims, burn, rng, prior=prior)
+        _, paths, sd = posterior_paths(z_pre, h, exog, kwargs, n_sims, burn, rng, prior=prior)
         interval = (
             f"posterior predictive: Gibbs sampler, "
             f"{'CausalImpact default priors' if prior == 'causalimpact' else 'flat priors'}, "
@@ -437,7 +288,7 @@ def counterfactual(
             warnings.simplefilter("ignore")  # convergence chatter; results are checked by tests
             fit = model.fit(disp=False, maxiter=200)
         exog = None if x_post is None else x_post.to_numpy()
-        paths = _simulate_paths(fit, h, exog, n_sims, n_param_draws, rng)
+        paths = simulate_paths(fit, h, exog, n_sims, n_param_draws, rng)
         sd = {
             name.removeprefix("sigma2."): float(np.sqrt(value))
             for name, value in zip(model.param_names, fit.params, strict=True)
@@ -449,7 +300,7 @@ def counterfactual(
             if n_param_draws
             else "simulated paths: state and observation noise at the ML estimates"
         )
-    paths = _inverse(paths, transform)
+    paths = from_model_scale(paths, transform)
     alpha = (1 - level) / 2
     observed = y_post.to_numpy(dtype=float)
     # point and interval from the same draws: medians and quantiles of the paths
@@ -513,188 +364,6 @@ def counterfactual(
         "sd": sd,
     }
     return ImpactResult(pointwise=pointwise, cumulative=cumulative, spec=spec, seed=seed)
-
-
-def _simulate_paths(
-    fit: Any,
-    h: int,
-    exog: np.ndarray | None,
-    n_sims: int,
-    n_param_draws: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Post-period paths, shape ``(h, n_sims)``, on the model's (transformed) scale."""
-    if n_param_draws <= 0:
-        return np.asarray(
-            fit.simulate(nsimulations=h, repetitions=n_sims, anchor="end", exog=exog, rng=rng)
-        ).reshape(h, n_sims)
-    cov = np.asarray(fit.cov_params())
-    if not np.all(np.isfinite(cov)):
-        cov = np.zeros_like(cov)
-    draws = rng.multivariate_normal(np.asarray(fit.params), cov, size=n_param_draws, method="eigh")
-    variances = np.array([name.startswith("sigma2") for name in fit.model.param_names])
-    draws[:, variances] = np.abs(draws[:, variances])
-    per = np.full(n_param_draws, n_sims // n_param_draws)
-    per[: n_sims - per.sum()] += 1
-    out = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for theta, k in zip(draws, per, strict=True):
-            res = fit.model.filter(theta)
-            sim = res.simulate(nsimulations=h, repetitions=int(k), anchor="end", exog=exog, rng=rng)
-            out.append(np.asarray(sim).reshape(h, int(k)))
-    return np.concatenate(out, axis=1)
-
-
-def _posterior_paths(
-    z_pre: np.ndarray,
-    h: int,
-    exog: np.ndarray | None,
-    kwargs: dict[str, Any],
-    n_sims: int,
-    burn: int,
-    rng: np.random.Generator,
-    prior: str = "flat",
-    prior_level_sd: float = 0.01,
-) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-    """Gibbs sampler for a structural time series whose variances are all unknown.
-
-    ``prior="causalimpact"`` (R CausalImpact's defaults on its standardised data): the
-    training days are standardised, every state standard deviation gets bsts'
-    ``SdPrior(prior_level_sd, sample.size = 32, upper.limit = 1)`` and the observation
-    noise ``SdPrior(1, sample.size = 0.01, upper.limit = 1.2)`` (see
-    :func:`_sd_prior_draw`); draws are put back on the series' scale. ``prior="flat"``:
-    flat priors on the standard deviations, as described next.
-
-    The model is set up on the training days followed by ``h`` missing days, with any
-    regression coefficients in the state vector (``mle_regression=False``, diffuse).
-    Each sweep draws all states from statsmodels' simulation smoother given the
-    variances (the Cholesky-factor algorithm when there are no controls); the
-    disturbances follow from the states, ``η_t = R'(α_{t+1} − T α_t)``; then each
-    variance is drawn from its inverse-gamma full conditional given the training-period
-    disturbances: with a flat prior on the standard deviation,
-    ``σ² | · ~ IG((m − 1)/2, SS/2)`` for ``m`` disturbances with sum of squares ``SS``.
-    The post-period states are left out of that step (they are drawn again with the
-    next states), which keeps the chain exact and mixing fast.
-
-    Returns
-    -------
-    signal, paths : numpy.ndarray
-        Shape ``(h, n_sims)`` on the model's scale: the post-period signal (states
-        through the design) and the signal plus observation noise.
-    sd : dict
-        Posterior median of each component's standard deviation.
-    """
-    if prior not in ("causalimpact", "flat"):
-        raise ValueError(f"unknown prior {prior!r}; expected 'causalimpact' or 'flat'")
-    centre, scale = 0.0, 1.0
-    if prior == "causalimpact":  # sample on standardised data, as CausalImpact does
-        centre = float(np.nanmean(z_pre))
-        scale = float(np.nanstd(z_pre, ddof=1)) or 1.0
-        z_pre = (z_pre - centre) / scale
-
-    n = len(z_pre)
-    endog = np.concatenate([z_pre, np.full(h, np.nan)])
-    model = UnobservedComponents(endog, exog=exog, mle_regression=False, **kwargs)
-    names = list(model.param_names)
-    if not all(name.startswith("sigma2.") for name in names):
-        raise ValueError(f"the Gibbs sampler handles variance parameters only, got {names}")
-    irregular = names.index("sigma2.irregular")
-    rows = {}  # variance parameter → the state disturbances it scales
-    for j in range(len(names)):
-        if j != irregular:
-            unit = np.zeros(len(names))
-            unit[j] = 1.0
-            model.update(unit)
-            rows[j] = np.flatnonzero(np.diag(model.ssm["state_cov"]) == 1.0)
-
-    def draw(values: np.ndarray, state: bool) -> float:
-        if prior == "flat":
-            return _flat_sd_draw(values, rng)
-        if state:
-            return _sd_prior_draw(values, rng, prior_level_sd, 32.0, 1.0)
-        return _sd_prior_draw(values, rng, 1.0, 0.01, 1.2)
-
-    observed = ~np.isnan(z_pre)
-    spread = float(np.nanstd(z_pre)) or 1.0
-    if prior == "causalimpact":  # bsts' starting values: the prior guesses
-        params = np.full(len(names), prior_level_sd**2)
-        params[irregular] = 1.0
-    else:
-        params = np.full(len(names), (0.1 * spread) ** 2)
-        params[irregular] = max(float(np.nanvar(np.diff(z_pre))) / 2, 1e-6 * spread**2)
-    # The Cholesky-factor (CFA) simulation smoother is several times faster than the
-    # Kalman-filter one, but needs every state to have a disturbance: regression
-    # coefficients in the state (controls) have none, so those models use the latter.
-    fast = exog is None
-    smoother = model.simulation_smoother(method="cfa" if fast else "kfs")
-    selection = model.ssm["selection"]
-    transition = model.ssm["transition"]
-    if selection.ndim == 3 or transition.ndim == 3 or not np.isin(selection, (0, 1)).all():
-        raise ValueError("the Gibbs sampler needs time-invariant 0/1 selection and transition")
-    select = selection.T  # state change → the disturbances that drive it
-    signal = np.empty((h, n_sims))
-    paths = np.empty((h, n_sims))
-    kept = np.empty((n_sims, len(names)))
-    for sweep in range(burn + n_sims):
-        model.update(params)
-        if fast:
-            smoother.simulate(variates=rng.standard_normal((model.k_states, n + h)))
-        else:
-            smoother.simulate(rng=rng)
-        states = np.asarray(smoother.simulated_state)
-        design = model.ssm["design"]
-        fitted = (
-            np.einsum("ks,ks->s", design[0], states) if design.ndim == 3 else design[0] @ states
-        )
-        if sweep >= burn:
-            k = sweep - burn
-            signal[:, k] = fitted[n:]
-            paths[:, k] = fitted[n:] + rng.normal(0.0, np.sqrt(params[irregular]), h)
-            kept[k] = params
-        new = params.copy()
-        resid = z_pre[observed] - fitted[:n][observed]
-        new[irregular] = draw(resid, state=False)
-        shocks = select @ (states[:, 1:n] - transition @ states[:, : n - 1])
-        for j, r in rows.items():
-            new[j] = draw(shocks[r], state=True)
-        params = new
-    sd = {
-        name.removeprefix("sigma2."): float(scale * np.sqrt(np.median(kept[:, j])))
-        for j, name in enumerate(names)
-    }
-    return centre + scale * signal, centre + scale * paths, sd
-
-
-def _flat_sd_draw(shocks: np.ndarray, rng: np.random.Generator) -> float:
-    """One draw of σ² given ``shocks`` ~ N(0, σ²) under a flat prior on σ."""
-    m = shocks.size
-    ss = float(np.sum(shocks**2))
-    return 1.0 / rng.gamma((m - 1) / 2, 1.0 / max(ss / 2, 1e-300))
-
-
-def _sd_prior_draw(
-    shocks: np.ndarray,
-    rng: np.random.Generator,
-    guess: float,
-    sample_size: float,
-    upper: float,
-    tries: int = 100,
-) -> float:
-    """One draw of σ² given ``shocks`` ~ N(0, σ²) under bsts' ``SdPrior``.
-
-    ``SdPrior(sigma.guess, sample.size, upper.limit)``: 1/σ² ~ Gamma(sample.size / 2,
-    rate = sample.size · guess² / 2), truncated to σ ≤ upper. The full conditional is
-    Gamma((sample.size + m) / 2, rate = (sample.size · guess² + Σ shock²) / 2), drawn
-    until σ ≤ upper (then the limit itself, as a last resort).
-    """
-    shape = (sample_size + shocks.size) / 2
-    rate = (sample_size * guess**2 + float(np.sum(shocks**2))) / 2
-    for _ in range(tries):
-        var = 1.0 / rng.gamma(shape, 1.0 / max(rate, 1e-300))
-        if var <= upper**2:
-            return var
-    return upper**2
 
 
 def placebo_in_time(

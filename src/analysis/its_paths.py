@@ -1,0 +1,198 @@
+"""Counterfactual paths of a structural time-series model: simulated from the fitted model,
+or drawn from the posterior of a local-level model as bsts-causalimpact does.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+__all__ = [
+    "posterior_paths",
+    "simulate_paths",
+]
+
+
+def simulate_paths(
+    fit: Any,
+    h: int,
+    exog: np.ndarray | None,
+    n_sims: int,
+    n_param_draws: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Post-period paths, shape ``(h, n_sims)``, on the model's (transformed) scale."""
+    if n_param_draws <= 0:
+        return np.asarray(
+            fit.simulate(nsimulations=h, repetitions=n_sims, anchor="end", exog=exog, rng=rng)
+        ).reshape(h, n_sims)
+    cov = np.asarray(fit.cov_params())
+    if not np.all(np.isfinite(cov)):
+        cov = np.zeros_like(cov)
+    draws = rng.multivariate_normal(np.asarray(fit.params), cov, size=n_param_draws, method="eigh")
+    variances = np.array([name.startswith("sigma2") for name in fit.model.param_names])
+    draws[:, variances] = np.abs(draws[:, variances])
+    per = np.full(n_param_draws, n_sims // n_param_draws)
+    per[: n_sims - per.sum()] += 1
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for theta, k in zip(draws, per, strict=True):
+            res = fit.model.filter(theta)
+            sim = res.simulate(nsimulations=h, repetitions=int(k), anchor="end", exog=exog, rng=rng)
+            out.append(np.asarray(sim).reshape(h, int(k)))
+    return np.concatenate(out, axis=1)
+
+
+def posterior_paths(
+    z_pre: np.ndarray,
+    h: int,
+    exog: np.ndarray | None,
+    kwargs: dict[str, Any],
+    n_sims: int,
+    burn: int,
+    rng: np.random.Generator,
+    prior: str = "flat",
+    prior_level_sd: float = 0.01,
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """Gibbs sampler for a structural time series whose variances are all unknown.
+
+    ``prior="causalimpact"`` (R CausalImpact's defaults on its standardised data): the
+    training days are standardised, every state standard deviation gets bsts'
+    ``SdPrior(prior_level_sd, sample.size = 32, upper.limit = 1)`` and the observation
+    noise ``SdPrior(1, sample.size = 0.01, upper.limit = 1.2)`` (see
+    :func:`_sd_prior_draw`); draws are put back on the series' scale. ``prior="flat"``:
+    flat priors on the standard deviations, as described next.
+
+    The model is set up on the training days followed by ``h`` missing days, with any
+    regression coefficients in the state vector (``mle_regression=False``, diffuse).
+    Each sweep draws all states from statsmodels' simulation smoother given the
+    variances (the Cholesky-factor algorithm when there are no controls); the
+    disturbances follow from the states, ``η_t = R'(α_{t+1} − T α_t)``; then each
+    variance is drawn from its inverse-gamma full conditional given the training-period
+    disturbances: with a flat prior on the standard deviation,
+    ``σ² | · ~ IG((m − 1)/2, SS/2)`` for ``m`` disturbances with sum of squares ``SS``.
+    The post-period states are left out of that step (they are drawn again with the
+    next states), which keeps the chain exact and mixing fast.
+
+    Returns
+    -------
+    signal, paths : numpy.ndarray
+        Shape ``(h, n_sims)`` on the model's scale: the post-period signal (states
+        through the design) and the signal plus observation noise.
+    sd : dict
+        Posterior median of each component's standard deviation.
+    """
+    if prior not in ("causalimpact", "flat"):
+        raise ValueError(f"unknown prior {prior!r}; expected 'causalimpact' or 'flat'")
+    centre, scale = 0.0, 1.0
+    if prior == "causalimpact":  # sample on standardised data, as CausalImpact does
+        centre = float(np.nanmean(z_pre))
+        scale = float(np.nanstd(z_pre, ddof=1)) or 1.0
+        z_pre = (z_pre - centre) / scale
+
+    n = len(z_pre)
+    endog = np.concatenate([z_pre, np.full(h, np.nan)])
+    model = UnobservedComponents(endog, exog=exog, mle_regression=False, **kwargs)
+    names = list(model.param_names)
+    if not all(name.startswith("sigma2.") for name in names):
+        raise ValueError(f"the Gibbs sampler handles variance parameters only, got {names}")
+    irregular = names.index("sigma2.irregular")
+    rows = {}  # variance parameter → the state disturbances it scales
+    for j in range(len(names)):
+        if j != irregular:
+            unit = np.zeros(len(names))
+            unit[j] = 1.0
+            model.update(unit)
+            rows[j] = np.flatnonzero(np.diag(model.ssm["state_cov"]) == 1.0)
+
+    def draw(values: np.ndarray, state: bool) -> float:
+        if prior == "flat":
+            return _flat_sd_draw(values, rng)
+        if state:
+            return _sd_prior_draw(values, rng, prior_level_sd, 32.0, 1.0)
+        return _sd_prior_draw(values, rng, 1.0, 0.01, 1.2)
+
+    observed = ~np.isnan(z_pre)
+    spread = float(np.nanstd(z_pre)) or 1.0
+    if prior == "causalimpact":  # bsts' starting values: the prior guesses
+        params = np.full(len(names), prior_level_sd**2)
+        params[irregular] = 1.0
+    else:
+        params = np.full(len(names), (0.1 * spread) ** 2)
+        params[irregular] = max(float(np.nanvar(np.diff(z_pre))) / 2, 1e-6 * spread**2)
+    # The Cholesky-factor (CFA) simulation smoother is several times faster than the
+    # Kalman-filter one, but needs every state to have a disturbance: regression
+    # coefficients in the state (controls) have none, so those models use the latter.
+    fast = exog is None
+    smoother = model.simulation_smoother(method="cfa" if fast else "kfs")
+    selection = model.ssm["selection"]
+    transition = model.ssm["transition"]
+    if selection.ndim == 3 or transition.ndim == 3 or not np.isin(selection, (0, 1)).all():
+        raise ValueError("the Gibbs sampler needs time-invariant 0/1 selection and transition")
+    select = selection.T  # state change → the disturbances that drive it
+    signal = np.empty((h, n_sims))
+    paths = np.empty((h, n_sims))
+    kept = np.empty((n_sims, len(names)))
+    for sweep in range(burn + n_sims):
+        model.update(params)
+        if fast:
+            smoother.simulate(variates=rng.standard_normal((model.k_states, n + h)))
+        else:
+            smoother.simulate(rng=rng)
+        states = np.asarray(smoother.simulated_state)
+        design = model.ssm["design"]
+        fitted = (
+            np.einsum("ks,ks->s", design[0], states) if design.ndim == 3 else design[0] @ states
+        )
+        if sweep >= burn:
+            k = sweep - burn
+            signal[:, k] = fitted[n:]
+            paths[:, k] = fitted[n:] + rng.normal(0.0, np.sqrt(params[irregular]), h)
+            kept[k] = params
+        new = params.copy()
+        resid = z_pre[observed] - fitted[:n][observed]
+        new[irregular] = draw(resid, state=False)
+        shocks = select @ (states[:, 1:n] - transition @ states[:, : n - 1])
+        for j, r in rows.items():
+            new[j] = draw(shocks[r], state=True)
+        params = new
+    sd = {
+        name.removeprefix("sigma2."): float(scale * np.sqrt(np.median(kept[:, j])))
+        for j, name in enumerate(names)
+    }
+    return centre + scale * signal, centre + scale * paths, sd
+
+
+def _flat_sd_draw(shocks: np.ndarray, rng: np.random.Generator) -> float:
+    """One draw of σ² given ``shocks`` ~ N(0, σ²) under a flat prior on σ."""
+    m = shocks.size
+    ss = float(np.sum(shocks**2))
+    return 1.0 / rng.gamma((m - 1) / 2, 1.0 / max(ss / 2, 1e-300))
+
+
+def _sd_prior_draw(
+    shocks: np.ndarray,
+    rng: np.random.Generator,
+    guess: float,
+    sample_size: float,
+    upper: float,
+    tries: int = 100,
+) -> float:
+    """One draw of σ² given ``shocks`` ~ N(0, σ²) under bsts' ``SdPrior``.
+
+    ``SdPrior(sigma.guess, sample.size, upper.limit)``: 1/σ² ~ Gamma(sample.size / 2,
+    rate = sample.size · guess² / 2), truncated to σ ≤ upper. The full conditional is
+    Gamma((sample.size + m) / 2, rate = (sample.size · guess² + Σ shock²) / 2), drawn
+    until σ ≤ upper (then the limit itself, as a last resort).
+    """
+    shape = (sample_size + shocks.size) / 2
+    rate = (sample_size * guess**2 + float(np.sum(shocks**2))) / 2
+    for _ in range(tries):
+        var = 1.0 / rng.gamma(shape, 1.0 / max(rate, 1e-300))
+        if var <= upper**2:
+            return var
+    return upper**2

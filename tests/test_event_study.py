@@ -161,7 +161,7 @@ def test_stacked_design_recovers_a_planted_reaction_against_clean_controls():
 
 def test_stacked_design_equals_ols_with_explicit_fixed_effects(monkeypatch):
     """Alternating projections give the coefficients of OLS with every dummy written out."""
-    import analysis.event_study as es
+    import analysis.stacked as es
 
     seen = []
     real_absorb = es._absorb

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.event_study import _contrast_design, _windows, leads_lags_design
+from analysis.event_core import _contrast_design, _windows, leads_lags_design
 from analysis.simulate import simulate_study
 
 HERE = Path(__file__).resolve().parent

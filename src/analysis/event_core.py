@@ -1,0 +1,207 @@
+"""The event-time regression every event study shares: the windows of activity around
+events, the leads-and-lags design, its cluster-robust fit with t(G − 1) intervals and
+wild cluster bootstrap p-values, and its result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from ._numeric import quiet
+from .align import EventWindows, Normalisation, SeriesBank, event_windows, normalise_windows
+from .results import ModelResult
+from .study import Study
+
+__all__ = [
+    "LeadsLagsResult",
+    "leads_lags_design",
+]
+
+
+def _windows(
+    study: Study,
+    window: int,
+    baseline_days: int,
+    event_types: Sequence[str] | None,
+    normalisation: Normalisation,
+    bank: SeriesBank | None = None,
+) -> EventWindows:
+    raw = event_windows(
+        study, before=window + baseline_days, after=window, event_types=event_types, bank=bank
+    )
+    return normalise_windows(
+        raw, normalisation, baseline=(-(window + baseline_days), -(window + 1))
+    )
+
+
+@dataclass(frozen=True)
+class LeadsLagsResult(ModelResult):
+    """A leads-and-lags regression (a :class:`~analysis.results.ModelResult`) and its tests.
+
+    ``params``/``bse`` are the coefficients and cluster-robust standard errors of the
+    τ dummies; ``tidy()`` gives t(G − 1) tests and intervals (``dist="t"``,
+    ``df_resid = G − 1``) and a ``tau`` column, and :func:`~analysis.results.etable`
+    takes it like any model.
+
+    Attributes
+    ----------
+    n_clusters : int
+        Cases (clusters) G.
+    pre_test, post_test : dict
+        Single-restriction tests: the mean pre-event coefficient = 0 ("preceded"), the
+        mean post-event coefficient = the mean pre-event one ("followed"):
+        ``estimate``, ``std_error``, ``statistic``, ``df`` (G − 1), ``p_value`` (t),
+        ``p_boot`` (wild cluster bootstrap), ``n_boot``, ``weights``.
+    """
+
+    n_clusters: int = 0
+    pre_test: dict[str, Any] = field(default_factory=dict[str, Any])
+    post_test: dict[str, Any] = field(default_factory=dict[str, Any])
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per τ: ``term``, ``estimate``, ``std_error``, ``statistic``,
+        ``p_value``, ``conf_low``, ``conf_high`` (t with G − 1 df) and ``tau``."""
+        out = super().tidy()
+        out["tau"] = [int(t.split("=")[1]) for t in out["term"]]
+        return out
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """p-values by term (t with G − 1 df)."""
+        return self.tidy().set_index("term")["p_value"]
+
+    @property
+    def conf_int(self) -> pd.DataFrame:
+        """``conf_low``/``conf_high`` by term."""
+        return self.tidy().set_index("term")[["conf_low", "conf_high"]]
+
+
+def leads_lags_design(
+    win: EventWindows, window: int, baseline_days: int, fe: str = "stack"
+) -> tuple[pd.DataFrame, pd.Series, np.ndarray, np.ndarray]:
+    """Long design of the stacked regression: ``(dummies, y, fe codes, cluster codes)``.
+
+    Only observed cells in the baseline (the omitted reference) and in τ = −k … +k enter.
+    """
+    long = win.long()
+    base = (long["tau"] >= -(window + baseline_days)) & (long["tau"] <= -(window + 1))
+    inside = long["tau"].between(-window, window)
+    long = long[(base | inside) & long["value"].notna()].reset_index(drop=True)
+    tau_values = np.arange(-window, window + 1)
+    dummies = pd.DataFrame(
+        (long["tau"].to_numpy()[:, None] == tau_values[None, :]).astype("float64"),
+        columns=[f"tau={t}" for t in tau_values],
+    )
+    key = {"stack": ["event_id", "campaign_id"], "series": ["campaign_id"], "case": ["case_id"]}[fe]
+    fe_codes = pd.factorize(pd.MultiIndex.from_frame(long[key]))[0]
+    clusters = pd.factorize(long["case_id"])[0]
+    return dummies, long["value"], fe_codes, clusters
+
+
+def _demean(a: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    a2 = a.reshape(len(a), -1)
+    sums = np.zeros((codes.max() + 1, a2.shape[1]))
+    np.add.at(sums, codes, a2)
+    counts = np.bincount(codes).astype(float)[:, None]
+    return np.asarray((a2 - (sums / counts)[codes]).reshape(a.shape))
+
+
+def _contrast_design(X: pd.DataFrame, weights: dict[str, float]) -> tuple[pd.DataFrame, str]:
+    """Reparametrise so that ``Σ w_j β_j`` is the coefficient of one column.
+
+    With ``c = Σ w_j β_j`` and ``m`` the last term with a weight, ``β_m`` is replaced by
+    ``(c − Σ_{j≠m} w_j β_j) / w_m``: the column ``D_m / w_m`` carries ``c`` and every other
+    weighted column becomes ``D_j − (w_j / w_m) D_m``. Same fit, same residuals.
+    """
+    names = [n for n in weights if weights[n] != 0]
+    last = names[-1]
+    out = X.copy()
+    for n in names[:-1]:
+        out[n] = X[n] - weights[n] / weights[last] * X[last]
+    out = out.drop(columns=[last])
+    out.insert(0, "contrast", X[last] / weights[last])
+    return out, "contrast"
+
+
+def _one_restriction(
+    fit: Any,
+    Xd: pd.DataFrame,
+    yd: np.ndarray,
+    clusters: np.ndarray,
+    weights: dict[str, Any],
+    n_boot: int,
+    seed: int,
+) -> dict[str, Any]:
+    """``Σ w_j β_j = 0``: cluster-robust t with G − 1 df, and a wild cluster bootstrap.
+
+    The bootstrap is the ``wildboottest`` package's WCR11 (null imposed, Webb's
+    six-point weights, which suit few clusters), run on the reparametrised design of
+    :func:`_contrast_design` so the restriction is one coefficient.
+    """
+    from wildboottest.wildboottest import wildboottest
+
+    names = list(Xd.columns)
+    r = np.array([weights.get(n, 0.0) for n in names])
+    test = fit.t_test(r)
+    estimate, se = float(np.squeeze(test.effect)), float(np.squeeze(test.sd))
+    out: dict[str, Any] = {
+        "estimate": estimate,
+        "std_error": se,
+        "statistic": estimate / se,
+        "df": int(clusters.max()),
+        "p_value": float(np.squeeze(test.pvalue)),
+        "restrictions": 1,
+    }
+    if n_boot:
+        Xc, name = _contrast_design(Xd, weights)
+        with quiet():
+            boot = wildboottest(
+                sm.OLS(yd, Xc),
+                B=n_boot,
+                cluster=clusters,
+                param=name,
+                weights_type="webb",
+                seed=seed,
+                parallel=False,
+                show=False,
+            )
+        out.update(p_boot=float(boot["p-value"].iloc[0]), n_boot=n_boot, weights="webb")
+    return out
+
+
+def _fit_event_time(
+    Xd: pd.DataFrame,
+    yd: np.ndarray,
+    clusters: np.ndarray,
+    spec: dict[str, Any],
+    level: float,
+    n_boot: int,
+    seed: int,
+) -> LeadsLagsResult:
+    """OLS of (absorbed) activity on event-time dummies, clustered, with the two tests."""
+    fit = sm.OLS(yd, Xd).fit(cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True)
+    names = list(Xd.columns)
+    pre = [n for n in names if int(n.split("=")[1]) < 0]
+    post = [n for n in names if int(n.split("=")[1]) >= 0]
+    w_pre = {n: 1 / len(pre) for n in pre}
+    w_diff = {**{n: -1 / len(pre) for n in pre}, **{n: 1 / len(post) for n in post}}
+    n_clusters = int(clusters.max() + 1)
+    return LeadsLagsResult(
+        name=spec.get("model", "leads and lags"),
+        params=fit.params,
+        bse=fit.bse,
+        nobs=int(fit.nobs),
+        spec=spec,
+        level=level,
+        dist="t",
+        df_resid=n_clusters - 1,
+        n_clusters=n_clusters,
+        pre_test=_one_restriction(fit, Xd, yd, clusters, w_pre, n_boot, seed),
+        post_test=_one_restriction(fit, Xd, yd, clusters, w_diff, n_boot, seed + 1),
+    )

@@ -97,6 +97,35 @@ def test_10_case_study_of_a_case_without_series(tmp_path):
     assert out["title"].startswith("Bail of $5") and out["events_labelled"] >= 3
 
 
+def test_10_case_study_of_a_case_linked_only_by_its_series(tmp_path):
+    """A series that names its case in campaigns.case_ids (what `fetch wikipedia --cases`
+    writes) is the case's series on its page: the header lists it and the page runs,
+    whether or not the case also lists a series itself (both crashed before)."""
+    import shutil
+
+    import pandas as pd
+
+    study = tmp_path / "study"
+    shutil.copytree(Path(__file__).parent / "data" / "minimal_study", study)
+    campaigns = pd.read_csv(study / "campaigns.csv")
+    own = campaigns.assign(campaign_id="free_ana_wikipedia", label="Wikipedia: Ana")
+    pd.concat([campaigns, own.assign(case_ids="free_ana")]).to_csv(
+        study / "campaigns.csv", index=False
+    )
+    activity = pd.read_csv(study / "campaign_activity.csv")
+    pd.concat([activity, activity.assign(campaign_id="free_ana_wikipedia")]).to_csv(
+        study / "campaign_activity.csv", index=False
+    )
+    out = _execute("10_case_study", tmp_path, data_dir=str(study), case_id="free_ana", n_boot=99)
+    page = (tmp_path / "10_case_study.out.ipynb").read_text()
+    assert "Wikipedia: Ana" in page and out["events_labelled"] >= 3
+    cases = pd.read_csv(study / "cases.csv")
+    cases.loc[cases["case_id"] == "free_ana", "campaign_ids"] = None  # linked by the series only
+    cases.to_csv(study / "cases.csv", index=False)
+    out = _execute("10_case_study", tmp_path, data_dir=str(study), case_id="free_ana", n_boot=99)
+    assert out["series"] == "free_ana_wikipedia" and out["events_labelled"] >= 3
+
+
 def test_20_event_study(sim_dir, tmp_path):
     out = _execute(
         "20_event_study",

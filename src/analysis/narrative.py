@@ -23,7 +23,7 @@ from ._io import atomic_write
 from .align import SeriesBank, day_events
 from .datasets import load_study
 from .errors import DataWarning
-from .study import Study, case_campaign_links
+from .study import Study
 
 __all__ = [
     "busiest_pair",
@@ -276,7 +276,7 @@ def case_header(study: Study, case_id: str) -> dict[str, Any]:
         known = ", ".join(sorted(study.cases["case_id"]))
         raise KeyError(f"unknown case_id {case_id!r}; known cases: {known}")
     rec = match.iloc[0]
-    links = case_campaign_links(match)["campaign_id"].tolist()
+    links = study.case_campaigns().query("case_id == @case_id")["campaign_id"].tolist()
     labels = study.campaigns.set_index("campaign_id").reindex(links)
     return {
         "case_id": case_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 
@@ -14,7 +15,7 @@ from analysis import config
 from analysis import connectors as c
 from analysis.cli import main
 from analysis.datasets import load_study, parse_table, read_raw
-from analysis.errors import DataError
+from analysis.errors import DataError, OutputError
 
 WIKI_API = re.compile(r"https://(en|de)\.wikipedia\.org/w/api\.php.*")
 PV = re.compile(r"https://wikimedia\.org/api/rest_v1/metrics/pageviews/per-article/(.*)")
@@ -202,7 +203,7 @@ def test_one_missing_article_fails_alone(minimal_dir, tmp_path, monkeypatch, cap
     captured = capsys.readouterr()
     assert code == 1
     assert "new_law: en.wikipedia has no article 'No such article'" in captured.err
-    assert "1 series written, 1 failed, 0 skipped" in captured.out
+    assert "1 series written, 1 failed, 0 not asked, 0 skipped" in captured.out
     assert "free_ana_wikipedia" in set(load_study(minimal_dir, warn=False).campaigns["campaign_id"])
 
 
@@ -238,6 +239,7 @@ def test_a_fetched_case_series_answers_for_its_case_in_the_bundled_study(
 
     monkeypatch.setattr(c, "default_http", lambda refresh=False: _http(tmp_path))
     user = tmp_path / "user"
+    monkeypatch.setattr(config, "USER_DATA_DIR", user)  # data/user takes the bundled cases
     _record(lambda article, day: 1000 + 500 * (day.day_of_week == 0))
     assert main(["fetch", "wikipedia", "--cases", "george_floyd", "--data", str(user)]) == 0
     out = tmp_path / "processed"
@@ -256,3 +258,152 @@ def test_a_fetched_case_series_answers_for_its_case_in_the_bundled_study(
         "campaign_activity.csv",
         "campaigns.csv",
     ]
+
+
+# --------------------------------------------------------------------------- hostile review
+
+
+def test_a_study_without_one_cases_table_is_refused_not_replaced_by_the_bundled_cases(
+    minimal_dir, tmp_path
+):
+    """Two cases tables, none, or a file: said before any request (the bundled cases were
+    fetched into such a folder before, leaving series of cases it does not have)."""
+    pd.read_csv(minimal_dir / "cases.csv").to_excel(minimal_dir / "cases.xlsx", index=False)
+    with pytest.raises(DataError, match=r"cases\.csv and cases\.xlsx"):
+        cp.cases_of(minimal_dir)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="expected a file named cases.csv"):
+        cp.cases_of(empty)
+    with pytest.raises(DataError, match="a study folder with a cases table"):
+        cp.cases_of(tmp_path / "typo")
+    assert not (tmp_path / "typo").exists()
+    (tmp_path / "f.csv").write_text("x\n")
+    with pytest.raises(OutputError, match="is a file"):
+        cp.cases_of(tmp_path / "f.csv")
+    cases, _, where = cp.cases_of(config.USER_DATA_DIR)  # data/user: the bundled cases
+    assert where.endswith("cases.csv") and len(cases) == 31
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://en.wikipedia.org/wiki/%3Cscript%3E",
+        "https://en.wikipedia.org/wiki/A%7CB",
+        "https://en.wikipedia.org/wiki/A%0AB",
+        "https://en.wikipedia.org/wiki/Foo%23bar",
+        "https://en.wikipedia.org/wiki/%20",
+        "https://en.wikipedia.org/wiki/" + "a" * 256,
+        "HTTPS://evil.example.com/x",
+        "//evil.example.com/x",
+        "x" * 256,
+    ],
+)
+def test_escaped_or_overlong_titles_break_the_contract(value):
+    from analysis.schema import is_wikipedia_article
+
+    assert not is_wikipedia_article(value)
+
+
+def test_month_and_year_events_end_the_window_at_the_end_of_their_period():
+    cases = pd.DataFrame({"case_id": ["a"], "start_date": [pd.NaT], "wikipedia_article": ["A"]})
+    events = pd.DataFrame(
+        {
+            "case_id": ["a", "a"],
+            "date": pd.to_datetime(["2020-03-10", "2021-01-01"]),
+            "date_precision": ["day", "year"],
+        }
+    )
+    (page,), _ = cp.plan_case_pages(cases, events, today=TODAY)
+    assert (page.start, page.end) == ("2019-03-11", "2022-12-31")
+
+
+@responses.activate
+def test_an_invalid_title_or_no_views_at_all_write_nothing(minimal_dir, tmp_path):
+    http = _http(tmp_path)
+    page = cp.CasePage("free_ana", "free_ana_wikipedia", "en", "A", "2024-01-01", "2024-01-31")
+    responses.get(
+        re.compile(r"https://en\.wikipedia\.org/w/api\.php.*"),
+        json={"query": {"pages": [{"title": "A", "invalid": True, "invalidreason": "bad"}]}},
+    )
+    with pytest.raises(c.FetchError, match="'A' is not a valid title"):
+        cp.fetch_case_page(http, page)
+    responses.reset()
+    responses.add_callback(responses.GET, WIKI_API, callback=_title_reply)
+    responses.get(PV, status=404, json={"type": "not found"})
+    done = cp.fetch_cases(_http(tmp_path / "again"), minimal_dir, [page], progress=False)
+    assert done.written == [] and "has no views of A" in done.failed[0][1]
+    assert "free_ana_wikipedia" not in (minimal_dir / "campaigns.csv").read_text()
+
+
+@responses.activate
+def test_days_the_service_has_not_published_yet_are_unobserved(tmp_path):
+    today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    last = today - pd.Timedelta(days=4)  # published up to four days ago
+    responses.add_callback(responses.GET, WIKI_API, callback=_title_reply)
+    lo, hi = today - pd.Timedelta(days=30), today - pd.Timedelta(days=1)
+    # the recorded reply stops at `last`, as the service does before it publishes a day
+    real = _views_reply(lambda a, d: 10)
+
+    def published(request):
+        status, headers, body = real(request)
+        items = pd.read_json(io.StringIO(body), typ="series")["items"]
+        kept = [i for i in items if pd.Timestamp(str(i["timestamp"])[:8]) <= last]
+        return status, headers, pd.Series({"items": kept}).to_json()
+
+    responses.add_callback(responses.GET, PV, callback=published)
+    s = c.fetch_wikipedia(_http(tmp_path), "x", ["A"], f"{lo:%Y-%m-%d}", f"{hi:%Y-%m-%d}")
+    values = s.activity.set_index("date")["value"]
+    assert values[:last].eq(10).all()
+    assert values[last + pd.Timedelta(days=1) :].isna().all() and len(values[last:]) == 4
+
+
+@responses.activate
+def test_the_service_down_stops_the_run_after_three_cases(minimal_dir, tmp_path, capsys):
+    import requests
+
+    responses.get(WIKI_API, body=requests.ConnectionError("offline"))
+    pages = [
+        cp.CasePage(f"c{i}", f"c{i}_wikipedia", "en", "A", "2024-01-01", "2024-01-02")
+        for i in range(5)
+    ]
+    done = cp.fetch_cases(_http(tmp_path), minimal_dir, pages, progress=False)
+    assert len(done.failed) == cp.MAX_SERVICE_FAILURES == 3
+    assert [p.case_id for p in done.not_asked] == ["c3", "c4"]
+
+
+def test_a_fetch_never_pours_one_source_into_another_series(minimal_dir):
+    series = c.FetchedSeries(
+        {
+            "label": "Wikipedia: Ana",
+            "platform": "wikipedia-api",
+            "metric": "pageviews",
+            "unit": "page views per day",
+            "source": "Wikimedia REST API",
+            "license": "CC0-1.0",
+        },
+        pd.DataFrame(
+            {"campaign_id": "free_ana", "date": pd.to_datetime(["2024-01-01"]), "value": [1.0]}
+        ),
+    )
+    before = (minimal_dir / "campaign_activity.csv").read_bytes()
+    with pytest.raises(DataError, match="another series"):
+        c.write_series(minimal_dir, "free_ana", series)
+    assert (minimal_dir / "campaign_activity.csv").read_bytes() == before
+
+
+def test_a_case_asked_for_by_name_but_skipped_exits_1(minimal_dir, capsys):
+    cases = pd.read_csv(minimal_dir / "cases.csv")
+    cases["wikipedia_article"] = ["Ana (activist)", ""]
+    cases.to_csv(minimal_dir / "cases.csv", index=False)
+    argv = ["fetch", "wikipedia", "--cases", "free_ana", "--data", str(minimal_dir)]
+    code = main([*argv, "--start", "2010-01-01", "--end", "2011-01-01"])
+    captured = capsys.readouterr()
+    assert code == 1 and "skipped free_ana: page views exist from 2015-07-01" in captured.err
+    assert main([*argv, "--metric", "views"]) == 2
+    assert "--metric: 'views' — expected no value" in capsys.readouterr().err
+
+
+def test_true_is_not_a_count_of_views():
+    with pytest.raises(TypeError):
+        c.common._finite(True, "views")

@@ -17,8 +17,10 @@ to a shared movement series (see :func:`analysis.narrative.primary_series`).
 
 The window of each series runs from :data:`CASE_WINDOW_DAYS` days before the case's
 first date (its incident or first legal event) to as many days after its last legal
-event, clipped to the days page views exist (from 2015-07-01 to yesterday), so the
-timing label has comparison dates on both sides of every event.
+event (the end of its month or year when only those are known), clipped to the days
+page views exist (from 2015-07-01 to yesterday), so the timing label has comparison
+dates on both sides of every event. The last days before today that the service has
+not published yet are left unobserved.
 
 The cases come from the study folder the series are written to when it has a ``cases``
 table (a researcher's own study), else from the bundled curated cases (``data/user``
@@ -29,25 +31,36 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
 import pandas as pd
 
 from . import config
-from .connectors import PAGEVIEWS_START, FetchedSeries, Http, fetch_wikipedia
+from .connectors import (
+    PAGEVIEWS_START,
+    FetchedSeries,
+    FetchError,
+    Http,
+    ServiceError,
+    fetch_wikipedia,
+    write_series,
+)
 from .datasets import find_table, parse_table, read_raw
-from .errors import DataError, Failure, did_you_mean
+from .errors import DataError, Failure, OutputError, did_you_mean
 from .schema import SLUG_MAX, WIKIPEDIA_URL_RE
 
 __all__ = [
     "CASE_WINDOW_DAYS",
+    "MAX_SERVICE_FAILURES",
+    "CaseFetches",
     "CasePage",
     "article_of",
     "case_series_id",
     "cases_of",
     "fetch_case_page",
+    "fetch_cases",
     "plan_case_pages",
 ]
 
@@ -102,12 +115,40 @@ def cases_of(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
     Returns
     -------
     cases, legal_events, where
-        The study folder's own tables when it has a ``cases`` table, else the bundled
-        curated ones; ``legal_events`` is ``None`` when that folder has none; ``where``
-        names the cases file.
+        The study folder's own tables, or the bundled curated ones for ``data/user``;
+        ``legal_events`` is ``None`` when that folder has none; ``where`` names the
+        cases file.
+
+    Raises
+    ------
+    DataError
+        When another folder has no cases table, or two (``cases.csv`` and
+        ``cases.xlsx``): the bundled cases are never used in its place.
+    OutputError
+        When ``folder`` is a file.
     """
     folder = Path(folder)
-    source = folder if folder.is_dir() and _has_table(folder, "cases") else config.CURATED_DIR
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"--data: {folder} is a file; expected a study folder")
+    bundled = folder.resolve() == config.USER_DATA_DIR.resolve()
+    source = config.CURATED_DIR if bundled else folder
+    if not bundled and not _has_table(folder, "cases"):
+        # a misnamed, doubled or missing cases table is said, never replaced by the
+        # bundled cases (whose series would then not belong to this study)
+        if folder.is_dir():
+            find_table(folder, "cases")  # raises the precise DataError
+        raise DataError(
+            [
+                Failure(
+                    str(folder),
+                    None,
+                    None,
+                    "",
+                    "a study folder with a cases table (leave --data out to fetch for the "
+                    "bundled cases into data/user)",
+                )
+            ]
+        )
     path = find_table(source, "cases")
     cases = parse_table(read_raw(path), "cases", str(path))
     events = None
@@ -132,12 +173,26 @@ def _window(
     dates = []
     if "start_date" in case.index and pd.notna(case["start_date"]):
         dates.append(case["start_date"])
+    ends = list(dates)
     if events is not None:
-        dates += list(events.loc[events["case_id"] == case["case_id"], "date"])
+        mine = events[events["case_id"] == case["case_id"]]
+        dates += list(mine["date"])
+        ends += [
+            _period_end(d, p) for d, p in zip(mine["date"], mine["date_precision"], strict=True)
+        ]
     if not dates:
         return None
     margin = pd.Timedelta(days=CASE_WINDOW_DAYS)
-    return min(dates) - margin, max(dates) + margin
+    return min(dates) - margin, max(ends) + margin
+
+
+def _period_end(day: pd.Timestamp, precision: str) -> pd.Timestamp:
+    """The last day an event dated at ``precision`` may fall on (``2024`` → 31 Dec)."""
+    if precision == "year":
+        return pd.Timestamp(year=day.year, month=12, day=31)
+    if precision == "month":
+        return day + pd.offsets.MonthEnd(0)
+    return day
 
 
 def plan_case_pages(
@@ -252,3 +307,52 @@ def fetch_case_page(http: Http, page: CasePage, case_title: str | None = None) -
         f"{page.case_id}{about} alone.",
     }
     return FetchedSeries(campaign, series.activity)
+
+
+#: After this many cases in a row fail because the service itself failed (unreachable,
+#: too slow, erring), the remaining cases are not asked: each would wait as long.
+MAX_SERVICE_FAILURES = 3
+
+
+@dataclass
+class CaseFetches:
+    """What :func:`fetch_cases` did: series written, cases failed, cases not asked."""
+
+    written: list[tuple[CasePage, int, Path]] = field(default_factory=list)
+    failed: list[tuple[CasePage, str]] = field(default_factory=list)
+    not_asked: list[CasePage] = field(default_factory=list)
+
+
+def fetch_cases(
+    http: Http,
+    folder: Path,
+    pages: Sequence[CasePage],
+    titles: dict[str, str] | None = None,
+    stance: str | None = None,
+    progress: bool = True,
+) -> CaseFetches:
+    """Fetch each page and write its series into ``folder``, one case at a time.
+
+    A case that fails (no such article, a malformed reply) is reported and the others
+    go on; each written series is complete (see
+    :func:`analysis.connectors.write_series`). After :data:`MAX_SERVICE_FAILURES`
+    service failures in a row the rest are not asked.
+    """
+    from tqdm.auto import tqdm
+
+    done = CaseFetches()
+    in_a_row = 0
+    for i, page in enumerate(tqdm(pages, desc="page views", unit="case", disable=not progress)):
+        try:
+            series = fetch_case_page(http, page, (titles or {}).get(page.case_id))
+        except FetchError as exc:
+            done.failed.append((page, str(exc)))
+            in_a_row = in_a_row + 1 if isinstance(exc, ServiceError) else 0
+            if in_a_row >= MAX_SERVICE_FAILURES:
+                done.not_asked = list(pages[i + 1 :])
+                break
+            continue
+        in_a_row = 0
+        _, act = write_series(Path(folder), page.campaign_id, series, stance=stance)
+        done.written.append((page, int(series.activity["value"].notna().sum()), act))
+    return done

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote
 
 import pandas as pd
 import pandera.pandas as pa
@@ -132,8 +133,8 @@ WIKIPEDIA_URL_RE = re.compile(
 #: Characters a Wikipedia title cannot hold (and control characters).
 _TITLE_FORBIDDEN = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f]")
 WIKIPEDIA_ARTICLE_EXPECTED = (
-    "a Wikipedia article: its title on English Wikipedia (at most 255 characters, none "
-    "of # < > [ ] | { }) or its address https://<lang>.wikipedia.org/wiki/<Title>"
+    "a Wikipedia article: its title on English Wikipedia (at most 255 bytes, none of "
+    "# < > [ ] | { }) or its address https://<lang>.wikipedia.org/wiki/<Title>"
 )
 
 
@@ -142,10 +143,13 @@ def is_wikipedia_article(value: object) -> bool:
     if not isinstance(value, str) or not value.strip():
         return False
     text = value.strip()
-    if text.startswith(("http://", "https://")):
+    if text.lower().startswith(("http:", "https:", "//")):
         match = WIKIPEDIA_URL_RE.match(text)
-        return match is not None and not _TITLE_FORBIDDEN.search(match.group("title"))
-    return len(text) <= 255 and not _TITLE_FORBIDDEN.search(text)
+        if match is None:
+            return False
+        text = unquote(match.group("title")).replace("_", " ").strip()
+    # MediaWiki's limit is 255 bytes of UTF-8; '%' escapes are checked once decoded
+    return 0 < len(text.encode()) <= 255 and not _TITLE_FORBIDDEN.search(text)
 
 
 def _one_of(values: tuple[str, ...]) -> str:

@@ -311,8 +311,6 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def _fetch_cases(args: argparse.Namespace) -> int:
     """``fetch wikipedia --cases``: each case's own page views, one series per case."""
-    from tqdm.auto import tqdm
-
     from .. import case_pages as cp
     from .. import connectors as c
 
@@ -320,32 +318,39 @@ def _fetch_cases(args: argparse.Namespace) -> int:
         raise DataError(
             [Failure("--cases", None, None, args.source, "the wikipedia source (articles)")]
         )
-    for option, given in (("--campaign", args.campaign), ("--query", args.query)):
-        if given:
+    given = {"--campaign": args.campaign, "--query": args.query, "--metric": args.metric}
+    for option, value in {**given, "--file": args.file}.items():
+        if value:
             expected = "no value: --cases names each case's series and article itself"
-            raise DataError([Failure(option, None, None, str(given), expected)])
+            raise DataError([Failure(option, None, None, str(value), expected)])
     cases, events, where = cp.cases_of(Path(args.data))
     pages, skipped = cp.plan_case_pages(
         cases, events, args.cases or None, args.start, args.end, args.lang
     )
+    n = len(pages)
+    print(f"{n} {'case' if n == 1 else 'cases'} of {where} to fetch")
     titles = dict(zip(cases["case_id"], cases["title"], strict=True))
-    print(f"{len(pages)} cases of {where} name a Wikipedia article")
-    http = c.default_http(refresh=args.refresh)
-    failed = 0
-    for page in tqdm(pages, desc="page views", unit="case", disable=None):
-        try:
-            series = cp.fetch_case_page(http, page, titles.get(page.case_id))
-        except c.FetchError as exc:
-            failed += 1
-            print(f"{page.case_id}: {exc}", file=sys.stderr)
-            continue
-        _, act = c.write_series(Path(args.data), page.campaign_id, series, stance=args.stance)
-        observed = int(series.activity["value"].notna().sum())
+    done = cp.fetch_cases(
+        c.default_http(refresh=args.refresh), Path(args.data), pages, titles, args.stance
+    )
+    for page, observed, act in done.written:
         print(
             f"{page.case_id}: {page.lang}.wikipedia {page.title!r} -> {page.campaign_id}, "
-            f"{observed} days {page.start} to {page.end} ({act})"
+            f"{observed} observed days from {page.start} to {page.end} ({act})"
+        )
+    for page, error in done.failed:
+        print(f"{page.case_id}: {error}", file=sys.stderr)
+    if done.not_asked:
+        print(
+            f"stopped after {cp.MAX_SERVICE_FAILURES} failures of the service in a row; not "
+            f"asked: {', '.join(p.case_id for p in done.not_asked)}",
+            file=sys.stderr,
         )
     for line in skipped:
-        print(f"skipped {line}")
-    print(f"{len(pages) - failed} series written, {failed} failed, {len(skipped)} skipped")
-    return 1 if failed else 0
+        print(f"skipped {line}", file=sys.stderr if args.cases else sys.stdout)
+    print(
+        f"{len(done.written)} series written, {len(done.failed)} failed, "
+        f"{len(done.not_asked)} not asked, {len(skipped)} skipped"
+    )
+    # a case asked for by name and left out is a failure too
+    return 1 if done.failed or done.not_asked or (args.cases and skipped) else 0

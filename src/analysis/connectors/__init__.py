@@ -45,6 +45,7 @@ from .http import (
     RETRY_STATUS,
     FetchError,
     Http,
+    ServiceError,
     default_http,
     user_agent,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "Http",
     "MediaCloud",
     "Request",
+    "ServiceError",
     "Wikipedia",
     "default_http",
     "fetch_gdelt",

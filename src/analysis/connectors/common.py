@@ -45,6 +45,8 @@ def _days(start: str | None, end: str | None) -> pd.DatetimeIndex:
 
 def _finite(value: Any, what: str) -> float:
     """A number from a reply: finite and ≥ 0, else the reply is malformed."""
+    if isinstance(value, bool):  # JSON true is not a count
+        raise TypeError(f"{what} {value!r} is not a number")
     number = float(value)  # TypeError/ValueError: the caller reports a malformed reply
     if not np.isfinite(number) or number < 0:
         raise ValueError(f"{what} {value!r} is not a finite count ≥ 0")

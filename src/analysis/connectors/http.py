@@ -25,6 +25,7 @@ __all__ = [
     "RETRY_STATUS",
     "FetchError",
     "Http",
+    "ServiceError",
     "default_http",
     "user_agent",
 ]
@@ -35,6 +36,12 @@ RETRY_STATUS = {429, 500, 502, 503, 504}
 
 class FetchError(RuntimeError):
     """A source could not be reached or answered with something unusable."""
+
+
+class ServiceError(FetchError):
+    """The service itself failed (unreachable, too slow, refusing, or erring after its
+    retries), as opposed to a problem with one query: asking again at once for another
+    query will most likely fail too."""
 
 
 def user_agent() -> str:
@@ -102,8 +109,10 @@ class Http:
                 status, text, reply_headers = self._get_once(url, params, hdrs)
             except _Timeout as exc:
                 if attempt == self.retries:
-                    raise FetchError(
-                        f"{_host(url)}: no complete answer within {self.timeout:g} s"
+                    tries = f"{attempt + 1} {'try' if attempt == 0 else 'tries'}"
+                    raise ServiceError(
+                        f"{_host(url)}: no complete answer in {tries} (each given at most "
+                        f"{self.timeout:g} s, and 10 s without a byte)"
                     ) from exc
                 self.sleep(self.backoff * 2**attempt)
                 continue
@@ -111,11 +120,11 @@ class Http:
                 self.sleep(self._wait(url, reply_headers.get("Retry-After"), attempt))
                 continue
             if status in RETRY_STATUS:
-                raise FetchError(
+                raise ServiceError(
                     f"{_host(url)}: the service answered {status} after {self.retries} retries"
                 )
             if status in (401, 403):
-                raise FetchError(f"{_host(url)}: access refused ({status}); check the API key")
+                raise ServiceError(f"{_host(url)}: access refused ({status}); check the API key")
             if status not in (200, 404):
                 raise FetchError(f"{_host(url)}: unexpected answer {status}")
             if cached:
@@ -160,7 +169,7 @@ class Http:
             except requests.Timeout as exc:
                 raise _Timeout from exc
             except requests.RequestException as exc:
-                raise FetchError(
+                raise ServiceError(
                     f"cannot reach {_host(url)} (offline?): {exc.__class__.__name__}"
                 ) from exc
             with reply:

@@ -28,6 +28,7 @@ from .http import (
 
 __all__ = [
     "PAGEVIEWS_START",
+    "PUBLICATION_DAYS",
     "WIKIMEDIA_PAGEVIEWS",
     "WIKIPEDIA_API",
     "fetch_wikipedia",
@@ -73,6 +74,9 @@ def wikipedia_redirects(http: Http, lang: str, title: str) -> tuple[str, list[st
         raise FetchError(f"{lang}.wikipedia: no answer about {title!r}")
     try:
         pages = data["query"].get("pages", [])
+        if pages and pages[0].get("invalid"):
+            why = pages[0].get("invalidreason", "")
+            raise FetchError(f"{lang}.wikipedia: {title!r} is not a valid title ({why})")
         if not pages or pages[0].get("missing"):
             raise FetchError(f"{lang}.wikipedia has no article {title!r}")
         page = pages[0]
@@ -82,7 +86,14 @@ def wikipedia_redirects(http: Http, lang: str, title: str) -> tuple[str, list[st
 
 
 def wikipedia_views(http: Http, lang: str, title: str, days: pd.DatetimeIndex) -> pd.Series:
-    """Daily user views of one title (as given; no redirect handling). Missing days are 0."""
+    """Daily user views of one title (as given; no redirect handling). Missing days are 0,
+    and so is every day when the service has no views of the title in the range."""
+    views = _views(http, lang, title, days)
+    return pd.Series(0.0, index=days[days >= PAGEVIEWS_START]) if views is None else views
+
+
+def _views(http: Http, lang: str, title: str, days: pd.DatetimeIndex) -> pd.Series | None:
+    """:func:`wikipedia_views`, but ``None`` when the service has no views at all (404)."""
     article = quote(title.replace(" ", "_"), safe="")
     lo = max(days[0], PAGEVIEWS_START)
     url = (
@@ -93,7 +104,7 @@ def wikipedia_views(http: Http, lang: str, title: str, days: pd.DatetimeIndex) -
     status, data = http.get_json(url)
     out = pd.Series(0.0, index=days[days >= PAGEVIEWS_START])
     if status == 404:
-        return out  # no views recorded for this title in the range
+        return None  # no views recorded for this title in the range
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise FetchError(f"{url}: malformed reply (no 'items' list)")
     views = []
@@ -103,8 +114,21 @@ def wikipedia_views(http: Http, lang: str, title: str, days: pd.DatetimeIndex) -
                 (pd.Timestamp(str(item["timestamp"])[:8]), _finite(item["views"], "views"))
             )
         except (KeyError, ValueError, TypeError) as exc:
-            raise FetchError(f"{url}: malformed item {item!r}") from exc
+            raise FetchError(f"{url}: malformed item {item!r} ({exc})") from exc
     return _by_day(views, pd.DatetimeIndex(out.index), 0.0)
+
+
+#: Page views of the last days are published with a delay: days this close to today
+#: after the last day any title has views are not yet known, not days without views.
+PUBLICATION_DAYS = 7
+
+
+def _unpublished(total: pd.Series, today: pd.Timestamp | None = None) -> pd.Index:
+    """The trailing days of ``total`` that the service may not have published yet."""
+    today = (today or pd.Timestamp.now(tz="UTC").tz_localize(None)).normalize()
+    seen = total.index[total.to_numpy() > 0]
+    after = total.index if len(seen) == 0 else total.index[total.index > seen.max()]
+    return after[after > today - pd.Timedelta(days=PUBLICATION_DAYS)]
 
 
 def fetch_wikipedia(
@@ -115,18 +139,34 @@ def fetch_wikipedia(
     end: str | None,
     lang: str = "en",
 ) -> FetchedSeries:
-    """Daily page views of the articles, summed over each article's redirects."""
+    """Daily page views of the articles, summed over each article's redirects.
+
+    Days before 2015-07-01 (when the service begins) are unobserved, and so are the last
+    days before today that no title has views for yet (:data:`PUBLICATION_DAYS`); other
+    days without views are 0. Raises :class:`FetchError` when the service has no views
+    of any title in the range, rather than writing a series of zeros.
+    """
     _check_lang(lang)
     days = _days(start, end)
     total = pd.Series(0.0, index=days[days >= PAGEVIEWS_START])
-    titles = []
+    titles, answered = [], 0
     for q in queries:
         current, redirects = wikipedia_redirects(http, lang, q)
         for title in [current, *redirects]:
-            total = total.add(wikipedia_views(http, lang, title, days), fill_value=0.0)
+            views = _views(http, lang, title, days)
+            if views is not None:
+                total = total.add(views, fill_value=0.0)
+                answered += 1
             titles.append(title)
+    if len(total) and not answered:
+        raise FetchError(
+            f"{lang}.wikipedia: the pageviews service has no views of {', '.join(titles)} "
+            f"from {total.index[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d} (an article created "
+            "later, or PP_PAGEVIEWS_URL pointing elsewhere); nothing was written"
+        )
     values = pd.Series(np.nan, index=days)
     values.loc[total.index] = total.to_numpy()
+    values[_unpublished(total)] = np.nan
     source_url = f"https://{lang}.wikipedia.org/wiki/{quote(queries[0].replace(' ', '_'))}"
     campaign = {
         "label": f"Wikipedia: {', '.join(queries)}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -85,6 +86,7 @@ def write_series(
             keep = campaigns[campaigns["campaign_id"] != campaign_id]
             if campaign_id in set(campaigns["campaign_id"]):
                 old = campaigns[campaigns["campaign_id"] == campaign_id].iloc[0]
+                _refuse_other_kind(old, row, camp_path)
                 new_row["stance"] = stance or old["stance"]
             campaigns = pd.concat([keep, new_row], ignore_index=True)
         else:
@@ -95,6 +97,25 @@ def write_series(
         write_table(campaigns, camp_path, "campaigns")
         merge_activity_unlocked(act_path, series.activity, "--data")
     return camp_path, act_path
+
+
+def _refuse_other_kind(old: pd.Series, new: dict[str, Any], path: Path) -> None:
+    """A rerun updates its own series; it never pours days of one source into another's."""
+    for column in ("platform", "source"):
+        if str(old.get(column)) != str(new.get(column)):
+            raise DataError(
+                [
+                    Failure(
+                        "--campaign",
+                        None,
+                        None,
+                        str(new["campaign_id"]),
+                        f"an id {path.name} does not already use for another series (it holds "
+                        f"{old.get('label')!r} from {old.get('source')}); choose another id or "
+                        "remove that series first",
+                    )
+                ]
+            )
 
 
 def refuse_bundled_id(campaign_id: str) -> None:

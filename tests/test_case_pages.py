@@ -273,7 +273,7 @@ def test_a_study_without_one_cases_table_is_refused_not_replaced_by_the_bundled_
         cp.cases_of(minimal_dir)
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(DataError, match="expected a file named cases.csv"):
+    with pytest.raises(DataError, match=r"expected a file named cases\.csv"):
         cp.cases_of(empty)
     with pytest.raises(DataError, match="a study folder with a cases table"):
         cp.cases_of(tmp_path / "typo")

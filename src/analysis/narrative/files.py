@@ -1,0 +1,60 @@
+"""What the notebooks read and write: the study they load and the headline numbers each run
+records.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import config
+from .._io import atomic_write
+from ..datasets import load_study
+from ..errors import DataWarning
+from ..study import Study
+
+__all__ = [
+    "load",
+    "save_headlines",
+]
+
+
+def load(data_dir: str | Path = "") -> Study:
+    """Load a study folder (default: ``data/processed``); warnings are kept on the study."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return load_study(Path(data_dir) if str(data_dir) else config.PROCESSED_DATA_DIR)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is pd.NaT or value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return value
+
+
+def save_headlines(path: str | Path, **numbers: object) -> None:
+    """Write a run's headline numbers as JSON (atomically); the report index shows them.
+
+    NaN, NaT and infinities become ``null``; numpy scalars and timestamps become plain
+    JSON values. An empty ``path`` (a notebook opened in JupyterLab rather than run by
+    the batch) writes nothing, so no ``results.json`` lands among the notebooks.
+    """
+    if not str(path):
+        return
+    data = _jsonable(numbers)
+    atomic_write(Path(path), lambda p: p.write_text(json.dumps(data, indent=2, ensure_ascii=False)))

@@ -1,0 +1,352 @@
+"""The sentences the notebooks print: each number with its unit, each analysis ending with
+a verdict and its main caveat, and Markdown/HTML escaping of every data value.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # its.py imports statsmodels; notebooks without an ITS need not
+    from ..event_study import LeadsLagsResult
+    from ..its import ImpactResult
+    from ..results import ModelResult
+
+__all__ = [
+    "granger_sentence",
+    "impact_sentence",
+    "label_summary",
+    "link",
+    "md",
+    "not_enough",
+    "onset_sentence",
+    "placebo_counts",
+    "ratio_verdict",
+    "stacked_sentence",
+    "time_to_charge_sentence",
+    "timing_sentence",
+    "timing_sentences",
+]
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~$])")
+
+
+def md(text: object) -> str:
+    """Text from the data made safe for ``IPython.display.Markdown``.
+
+    HTML is escaped (a case title cannot inject markup or script into a report) and
+    Markdown punctuation is backslash-escaped (``#BlackLivesMatter`` stays text, not a
+    heading).
+    """
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+
+
+def _num(x: float) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:,.1f}"
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:+,.0f}%"
+
+
+def _days_text(n: int) -> str:
+    return "the day" if n == 1 else f"the {n} days"
+
+
+def timing_sentence(
+    row: pd.Series, label: str, unit: str = "posts per day", window: int = 14
+) -> str:
+    """One sentence stating a timing label, the series that answered and the numbers behind it.
+
+    ``label`` is the series' name as readers know it (``#BlackLivesMatter``); ``window``
+    is kept for callers of the first rule and is not needed (the row has its windows).
+    """
+    date = pd.Timestamp(row["date"]).strftime("%d %B %Y").lstrip("0")
+    what = str(row["event_type"]).replace("_", " ")
+    scope = (
+        "a series shared with other cases"
+        if row.get("series_scope") == "shared"
+        else "the case's own series"
+    )
+    head = f"{label} ({scope}) around the {what} on {date}"
+    if row["label"] == "insufficient data":
+        why = row.get("why") or "too few observed days"
+        return (
+            f"{head}: cannot say ({why}: {int(row['n_base'])} baseline, "
+            f"{int(row['n_pre'])} run-up and {int(row['n_post'])} aftermath days observed)."
+        )
+    runup = int(row["runup_days"])
+    since = (
+        " (since the case's previous date)"
+        if row.get("runup_since") == "previous date of the case"
+        else ""
+    )
+    base_when = (
+        "its level before the case began"
+        if str(row.get("baseline_kind", "")).startswith("before the case")
+        else "its level before that"
+    )
+    before = math.exp(row["lr_pre_base"])
+    after = math.exp(max(row["lr_short_pre"], row["lr_post_pre"]))
+    text = (
+        f"{head}: {_num(row['pre_mean'])} {unit} in {_days_text(runup)} before{since}, "
+        f"{before:.1f}× {base_when} ({_num(row['base_mean'])}); "
+        f"{_num(row['short_mean'])} on the day and just after and {_num(row['post_mean'])} "
+        f"over the next two weeks, {after:.1f}× the last days before. "
+        f"Label: '{row['label']}'"
+    )
+    notes = []
+    if row.get("event_type") == "incident":
+        notes.append("an incident is labelled by what followed it only")
+    if row.get("confounded_by"):
+        others = ", ".join(str(row["confounded_by"]).split(";"))
+        notes.append(f"other cases' events fall in the same windows of this series ({others})")
+    if row.get("borderline"):
+        notes.append(
+            f"borderline: {row['stability_boot']:.0%} of bootstrap replicates and "
+            f"{row['stability_spec']:.0%} of window choices agree"
+        )
+    return text + (" — " + "; ".join(notes) if notes else "") + "."
+
+
+def label_summary(counts: pd.DataFrame) -> str:
+    """A sentence on how many event–series pairs got each label."""
+    total = int(counts["n"].sum())
+    parts = [f"{int(n)} {lbl}" for lbl, n in zip(counts["label"], counts["n"], strict=True) if n]
+    return f"Of {total} event–series pairs: " + ", ".join(parts) + "."
+
+
+def link(url: object, text: object | None = None) -> str:
+    """An HTML link when ``url`` is http(s); otherwise the escaped text, never a link.
+
+    A ``javascript:`` or ``data:`` URL from the data is shown as plain text, so it can
+    never run in a reader's browser.
+    """
+    label = html.escape(str(text if text is not None else url or ""), quote=False)
+    if isinstance(url, str) and re.match(r"^https?://[^\s\"'<>]+$", url.strip()):
+        href = html.escape(url.strip(), quote=True)
+        return f'<a href="{href}" rel="noopener noreferrer">{label}</a>'
+    return label
+
+
+def not_enough(what: str, exc: Exception) -> str:
+    """Markdown in place of an estimate the study cannot support (the reason in words)."""
+    return (
+        f"**Not enough data for {md(what)}:** {md(exc)}. This is a property of the study, "
+        "not an error; the other sections of this page stand."
+    )
+
+
+def timing_sentences(timing: pd.DataFrame, case: dict[str, Any]) -> str:
+    """One sentence per legal event, from the series that answers for it (Markdown list)."""
+    answering = timing[timing["preferred"]]
+    if answering.empty:
+        return "No legal event of this case has an activity series around it to label."
+    names = dict(zip(case["series"], case["series_labels"], strict=True))
+    units = dict(zip(case["series"], case["series_units"], strict=True))
+    return (
+        "The series that answers for each event is marked *preferred* in the table "
+        "(the case's own series when it has one). In words, for each event:\n\n"
+        + "\n".join(
+            "- " + md(timing_sentence(r, names[r["campaign_id"]], units[r["campaign_id"]]))
+            for _, r in answering.iterrows()
+        )
+    )
+
+
+def onset_sentence(onset: pd.Series | None, unit: str) -> str:
+    """The campaign onset in words, with its band when there is one."""
+    if onset is None or pd.isna(onset.get("onset")):
+        return "No sustained rise above the baseline was found around the first legal event."
+    text = "Campaign onset (first sustained rise, change-point detection): "
+    text += f"**{onset['onset']:%d %B %Y}**"
+    if pd.notna(onset.get("onset_low")):
+        text += f" (95% bootstrap band {onset['onset_low']:%d %b}–{onset['onset_high']:%d %b %Y})"
+    text += f", {int(onset['onset_vs_first_event_days'])} days from the first legal event"
+    if pd.notna(onset.get("peak_date")):
+        text += f"; peak {onset['peak_value']:,.0f} {md(unit)} on {onset['peak_date']:%d %B %Y}"
+    return text + "."
+
+
+def impact_sentence(
+    level_change_pct: float,
+    maxlags: int,
+    impact: ImpactResult,
+    placebo: pd.DataFrame,
+    *,
+    level_interval: tuple[float, float] | None = None,
+    sensitivity: ImpactResult | None = None,
+) -> str:
+    """The interrupted-time-series numbers of a case study, with their placebo check.
+
+    Parameters
+    ----------
+    level_change_pct : float
+        Segmented regression's level change on the event day, in percent.
+    maxlags : int
+        HAC lags used for it (the prewhitened kernel's bandwidth, rounded up, minus 1).
+    impact : analysis.its.ImpactResult
+        The counterfactual after the event.
+    placebo : pandas.DataFrame
+        :func:`analysis.its.placebo_in_time` on dates before the event (rows whose
+        window could not be fitted carry a ``note`` and are not counted).
+    level_interval : (float, float), optional
+        The 95 % interval of the level change, in percent; said with it, and "no
+        detectable change" when it spans 0.
+    sensitivity : analysis.its.ImpactResult, optional
+        The same counterfactual with CausalImpact's default prior; its ratio is said
+        as a sensitivity row, with what that prior assumes.
+    """
+    c = impact.cumulative
+    interval = ""
+    if level_interval is not None:
+        lo, hi = level_interval
+        interval = f", 95% interval {lo:+.0f}% to {hi:+.0f}%"
+        if lo <= 0 <= hi:
+            interval += ": no detectable change"
+    ratio, low, high = c.get("ratio"), c.get("ratio_low"), c.get("ratio_high")
+    verdict = _impact_verdict(low, high)
+    text = (
+        f"Level change on the event day: {level_change_pct:+.0f}%{interval} (segmented "
+        f"regression, autocorrelation-robust errors). Over {c['n_post_days']} days, activity "
+        f"was {ratio:.2f}× the forecast (95% interval {low:.2f}× to {high:.2f}×): "
+        f"**{verdict}**; {_num(c['observed_sum'])} observed in all against a median forecast "
+        f"of {_num(c['observed_sum'] - c['effect'])} "
+        f"({md(impact.spec.get('interval', 'simulated paths'))}; seed {impact.seed})."
+    )
+    for caution in impact.spec.get("cautions") or []:
+        text += f" Caution: {md(caution)}."
+    if sensitivity is not None:
+        s = sensitivity.cumulative
+        other = _impact_verdict(s["ratio_low"], s["ratio_high"])
+        text += (
+            f" With CausalImpact's default prior, which assumes a nearly constant level: "
+            f"{s['ratio']:.2f}× ({s['ratio_low']:.2f}× to {s['ratio_high']:.2f}×), {other}"
+            + (
+                "; the two disagree, so the finding rests on that assumption."
+                if other != verdict
+                else "."
+            )
+        )
+    usable = _usable_placebos(placebo)
+    if usable.empty:
+        return (
+            text + " No placebo date before the event had enough observed days to check the model."
+        )
+    alarms = placebo_counts(placebo)["placebo_alarms"]
+    dates = ", ".join(f"{d:%d %b %Y}" for d in usable["placebo_date"])
+    text += (
+        f" Placebo check: the same model started on {len(usable)} earlier dates ({dates}) "
+        f"finds an 'effect' at {alarms} of them"
+    )
+    if alarms == 0:
+        return text + " — none, as it should when nothing happened."
+    return text + (
+        " — either the model misreads this series or activity was already moving before "
+        "the event (see the timing label); read the estimate above with that in mind."
+    )
+
+
+def ratio_verdict(
+    row: pd.Series, ratio: str, what: str, per: str = "each unit of log pressure before an event"
+) -> str:
+    """A sentence for one ratio (odds or hazard) per unit of pre-event pressure.
+
+    ``row`` is a ``tidy()`` row with ``<ratio>``, ``<ratio>_low`` and ``<ratio>_high``;
+    "inconclusive" when the interval includes 1.
+    """
+    r, lo, hi = row[ratio], row[f"{ratio}_low"], row[f"{ratio}_high"]
+    text = f"{per} goes with {what} {r:.2f} times as high (95% interval {lo:.2f} to {hi:.2f})"
+    if lo <= 1 <= hi:
+        return text + " — inconclusive: the interval includes no effect."
+    return text + ". An association across cases, not the effect of pressure on a court."
+
+
+def _impact_verdict(low: float | None, high: float | None) -> str:
+    """The counterfactual's verdict from its ratio interval (observed / forecast)."""
+    if low is not None and np.isfinite(low) and low > 1:
+        return "more activity than the forecast"
+    if high is not None and np.isfinite(high) and high < 1:
+        return "less activity than the forecast"
+    return "inconclusive — the interval includes no change"
+
+
+def _usable_placebos(placebo: pd.DataFrame) -> pd.DataFrame:
+    return placebo[placebo["effect"].notna()] if "effect" in placebo else placebo.iloc[:0]
+
+
+def placebo_counts(placebo: pd.DataFrame) -> dict[str, int]:
+    """``placebo_dates`` checked and ``placebo_alarms`` (intervals excluding zero) among them."""
+    usable = _usable_placebos(placebo)
+    return {
+        "placebo_dates": len(usable),
+        "placebo_alarms": int(usable["excludes_zero"].astype(bool).sum()) if len(usable) else 0,
+    }
+
+
+def stacked_sentence(result: LeadsLagsResult) -> str:
+    """The clean-control stacked event study in words, ending with its verdict.
+
+    ``result`` is :func:`analysis.event_study.stacked_event_study`'s; the verdict rests
+    on the wild-bootstrap p-value of "after minus before" at 5 %.
+    """
+    sp, spo, spec = result.pre_test, result.post_test, result.spec
+    verdict = (
+        "activity rose after these events more than on clean series"
+        if spo["p_boot"] < 0.05 and spo["estimate"] > 0
+        else "no rise after these events beyond what clean series show"
+    )
+    return (
+        f"{spec['n_stacks']} event windows, {spec['n_control_windows']} clean control "
+        f"windows, {spec['n_contaminated']} event windows contaminated by another event "
+        f"on the same series ({'dropped' if spec['dropped_contaminated'] else 'kept'}). Before "
+        f"the event: {sp['estimate']:+.2f} SDs relative to controls (bootstrap p = "
+        f"{sp['p_boot']:.3g}); after minus before: {spo['estimate']:+.2f} (bootstrap p = "
+        f"{spo['p_boot']:.3g}). **Verdict:** {verdict}."
+    )
+
+
+def granger_sentence(granger: pd.DataFrame, discoveries: pd.DataFrame, alpha: float) -> str:
+    """The lead–lag verdict: discoveries per pair and direction, beside what F would claim."""
+    from ..causality import bh_adjust
+
+    parts = [
+        f"{r['discoveries']} of {r['pairs']} pairs where {r['cause'].replace('_', ' ')} "
+        f"{'predict' if r['cause'] == 'legal_events' else 'predicts'} "
+        f"{r['effect'].replace('_', ' ')}"
+        for r in discoveries.to_dict("records")
+    ]
+    n_f = int((bh_adjust(granger["p_value"]) < alpha).sum())
+    return (
+        "**Verdict:** " + "; ".join(parts) + f" (false discovery rate {alpha:.0%}). "
+        f"By the F test's own p-values, {n_f} tests would look significant — that is what "
+        "rare events and trending series do to an F test, not evidence."
+    )
+
+
+def time_to_charge_sentence(panel: pd.DataFrame, cox_fit: ModelResult, horizon_days: int) -> str:
+    """Who the time-to-charge panel follows, who it leaves out and why, and the verdict."""
+    hr = cox_fit.tidy().iloc[0]
+    left_out = "; ".join(f"{md(k)}: {md(v)}" for k, v in panel.attrs["excluded"].items())
+    n_events = int(panel["event"].sum())
+    verdict = ratio_verdict(
+        hr, "hazard_ratio", "a hazard of charge", per="each unit of log activity in the week before"
+    )
+    return (
+        f"{panel['case_id'].nunique()} criminal cases followed from the incident for at most "
+        f"{horizon_days} days: {n_events} first arrests or charges, "
+        f"{int(panel['competing'].sum())} decisions not to charge (a competing event: each model "
+        f"is a cause-specific hazard), {len(panel)} case-weeks "
+        f"({panel.attrs['n_dropped_periods']} weeks without observed activity left out). "
+        f"Left out: {left_out or 'none'}.\n\n**Verdict:** {verdict} Errors are cluster-robust, "
+        f"equal to R's survival. With {n_events} events, treat it as a description, not an "
+        "estimate that would survive a new case."
+    )

@@ -265,7 +265,6 @@ def counterfactual(
     kwargs: dict[str, Any] = {"level": "local linear trend" if trend else "local level"}
     if weekly:
         kwargs["freq_seasonal"] = [{"period": 7, "harmonics": 2}]
-    h = len(y_post)
     rng = np.random.default_rng(seed)
     if method == "bayes":
         burn = max(100, n_sims // 10) if burn is None else burn
@@ -274,39 +273,94 @@ def counterfactual(
             if x_pre is None or x_post is None
             else np.vstack([x_pre.to_numpy(), x_post.to_numpy()])
         )
-        _, paths, sd = posterior_paths(z_pre, h, exog, kwargs, n_sims, burn, rng, prior=prior)
-        interval = (
-            f"posterior predictive: Gibbs sampler, "
-            f"{'CausalImpact default priors' if prior == 'causalimpact' else 'flat priors'}, "
-            f"{n_sims} draws after {burn} burn-in"
+        paths, sd, interval = _bayes_paths(
+            z_pre, len(y_post), exog, kwargs, n_sims, burn, rng, prior
         )
     else:
-        model = UnobservedComponents(
-            z_pre, exog=None if x_pre is None else x_pre.to_numpy(), **kwargs
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence chatter; results are checked by tests
-            fit = model.fit(disp=False, maxiter=200)
-        exog = None if x_post is None else x_post.to_numpy()
-        paths = simulate_paths(fit, h, exog, n_sims, n_param_draws, rng)
-        sd = {
-            name.removeprefix("sigma2."): float(np.sqrt(value))
-            for name, value in zip(model.param_names, fit.params, strict=True)
-            if name.startswith("sigma2.")
-        }
-        interval = (
-            f"simulated paths at ML parameters: state and observation noise, "
-            f"{n_param_draws} parameter draws"
-            if n_param_draws
-            else "simulated paths: state and observation noise at the ML estimates"
+        paths, sd, interval = _mle_paths(
+            z_pre, len(y_post), x_pre, x_post, kwargs, n_sims, n_param_draws, rng
         )
     paths = from_model_scale(paths, transform)
+    pointwise = _pointwise(y_post, paths, level)
+    cumulative = _cumulative(y_post.to_numpy(dtype=float), paths, level, n_sims)
+    spec = {
+        "model": f"UnobservedComponents({kwargs['level']}{', weekly' if weekly else ''})",
+        "method": method,
+        "controls": [] if controls is None else list(controls.columns),
+        "transform": transform,
+        "event_date": t0.strftime("%Y-%m-%d"),
+        "pre_days": pre_days,
+        "post_days": post_days,
+        "n_pre_observed": int(y_pre.notna().sum()),
+        "level": level,
+        "n_sims": n_sims,
+        "interval": interval,
+        "prior": prior if method == "bayes" else None,
+        "cautions": _training_cautions(series, y_pre, t0, pre_days),
+        "sd": sd,
+    }
+    return ImpactResult(pointwise=pointwise, cumulative=cumulative, spec=spec, seed=seed)
+
+
+def _bayes_paths(
+    z_pre: np.ndarray,
+    h: int,
+    exog: np.ndarray | None,
+    kwargs: dict[str, Any],
+    n_sims: int,
+    burn: int,
+    rng: np.random.Generator,
+    prior: str,
+) -> tuple[np.ndarray, dict[str, float], str]:
+    """Posterior predictive paths (model scale), component sds and how they were made."""
+    _, paths, sd = posterior_paths(z_pre, h, exog, kwargs, n_sims, burn, rng, prior=prior)
+    interval = (
+        f"posterior predictive: Gibbs sampler, "
+        f"{'CausalImpact default priors' if prior == 'causalimpact' else 'flat priors'}, "
+        f"{n_sims} draws after {burn} burn-in"
+    )
+    return paths, sd, interval
+
+
+def _mle_paths(
+    z_pre: np.ndarray,
+    h: int,
+    x_pre: pd.DataFrame | None,
+    x_post: pd.DataFrame | None,
+    kwargs: dict[str, Any],
+    n_sims: int,
+    n_param_draws: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, dict[str, float], str]:
+    """Paths simulated at the maximum-likelihood fit (model scale), sds and their origin."""
+    model = UnobservedComponents(z_pre, exog=None if x_pre is None else x_pre.to_numpy(), **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter; results are checked by tests
+        fit = model.fit(disp=False, maxiter=200)
+    exog = None if x_post is None else x_post.to_numpy()
+    paths = simulate_paths(fit, h, exog, n_sims, n_param_draws, rng)
+    sd = {
+        name.removeprefix("sigma2."): float(np.sqrt(value))
+        for name, value in zip(model.param_names, fit.params, strict=True)
+        if name.startswith("sigma2.")
+    }
+    interval = (
+        f"simulated paths at ML parameters: state and observation noise, "
+        f"{n_param_draws} parameter draws"
+        if n_param_draws
+        else "simulated paths: state and observation noise at the ML estimates"
+    )
+    return paths, sd, interval
+
+
+def _pointwise(y_post: pd.Series, paths: np.ndarray, level: float) -> pd.DataFrame:
+    """Each post-event day: observed, the paths' median and interval, and the effect."""
     alpha = (1 - level) / 2
     observed = y_post.to_numpy(dtype=float)
     # point and interval from the same draws: medians and quantiles of the paths
     predicted = np.median(paths, axis=1)
     low, high = np.quantile(paths, [alpha, 1 - alpha], axis=1)
-    pointwise = pd.DataFrame(
+    return pd.DataFrame(
         {
             "date": y_post.index,
             "observed": observed,
@@ -318,6 +372,13 @@ def counterfactual(
             "effect_high": observed - low,
         }
     )
+
+
+def _cumulative(
+    observed: np.ndarray, paths: np.ndarray, level: float, n_sims: int
+) -> dict[str, Any]:
+    """The summed effect over the observed post-event days, its ratio and p-value."""
+    alpha = (1 - level) / 2
     seen = ~np.isnan(observed)
     if not seen.any():
         raise ValueError("no day after the event is observed: there is nothing to compare")
@@ -332,7 +393,7 @@ def counterfactual(
         np.quantile(finite, [alpha, 0.5, 1 - alpha]) if len(finite) else (np.nan,) * 3
     )
     p = 2 * min(np.mean(sim_sums >= obs_sum), np.mean(sim_sums <= obs_sum))
-    cumulative = {
+    return {
         "effect": float(mid),
         "conf_low": float(lo),
         "conf_high": float(hi),
@@ -346,24 +407,6 @@ def counterfactual(
         "observed_sum": obs_sum,
         "n_post_days": int(seen.sum()),
     }
-    cautions = _training_cautions(series, y_pre, t0, pre_days)
-    spec = {
-        "model": f"UnobservedComponents({kwargs['level']}{', weekly' if weekly else ''})",
-        "method": method,
-        "controls": [] if controls is None else list(controls.columns),
-        "transform": transform,
-        "event_date": t0.strftime("%Y-%m-%d"),
-        "pre_days": pre_days,
-        "post_days": post_days,
-        "n_pre_observed": int(y_pre.notna().sum()),
-        "level": level,
-        "n_sims": n_sims,
-        "interval": interval,
-        "prior": prior if method == "bayes" else None,
-        "cautions": cautions,
-        "sd": sd,
-    }
-    return ImpactResult(pointwise=pointwise, cumulative=cumulative, spec=spec, seed=seed)
 
 
 def placebo_in_time(

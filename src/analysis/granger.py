@@ -274,69 +274,20 @@ def granger_tests(
     rows: list[dict[str, Any]] = []
     ic = lags if isinstance(lags, str) else None
     fixed = [max_lag] if isinstance(lags, str) else list(lags)
-    groups: dict[tuple[Any, ...], list[tuple[str, str, np.ndarray, np.ndarray, int]]] = {}
+    groups: dict[tuple[Any, ...], list[_Member]] = {}
     for (case_id, campaign_id), g in panel.groupby(["case_id", "campaign_id"], sort=True):
         run = longest_observed_run(g, ["value"])
         act = run["value"].to_numpy(dtype=float)
         act = np.log1p(act) if transform == "log1p" else act
         ev = run["n_events"].to_numpy(dtype=float)
-        n_events = int(ev.sum())
+        member = (str(case_id), str(campaign_id), act, ev, int(ev.sum()))
         if len(run) < max(min_days, 3 * max(fixed) + 2):
-            for lag in fixed:
-                for cause, effect in (("activity", "legal_events"), ("legal_events", "activity")):
-                    rows.append(
-                        {
-                            "case_id": case_id,
-                            "campaign_id": campaign_id,
-                            "cause": cause,
-                            "effect": effect,
-                            "lag": lag,
-                            "n_events": n_events,
-                            "note": f"observed run of {len(run)} days is too short",
-                        }
-                    )
+            rows += _too_short(member, fixed, f"observed run of {len(run)} days is too short")
             continue
         chosen = (select_lag(act, ev, max_lag, ic),) if ic else tuple(lags)
-        groups.setdefault((len(run), chosen), []).append(
-            (str(case_id), str(campaign_id), act, ev, n_events)
-        )
+        groups.setdefault((len(run), chosen), []).append(member)
     for (_, group_lags), members in sorted(groups.items()):
-        lags = list(group_lags)
-        act = np.vstack([m[2] for m in members])
-        ev = np.vstack([m[3] for m in members])
-        for cause, effect, y, x, events_are in (
-            ("activity", "legal_events", ev, act, "effect"),
-            ("legal_events", "activity", act, ev, "cause"),
-        ):
-            shifted = (
-                shift_p_values(
-                    y, x, list(lags), shift_events=events_are, n_shifts=n_shifts, seed=seed
-                )
-                if n_shifts
-                else {lag: np.full(len(members), np.nan) for lag in lags}
-            )
-            for lag, res in granger_many(y, x, list(lags)).items():
-                for m, rec, p_shift in zip(
-                    members, res.to_dict("records"), shifted[lag], strict=True
-                ):
-                    note = (
-                        ""
-                        if np.isfinite(rec["f_stat"])
-                        else "no variation in a series (no legal event in the run?)"
-                    )
-                    rows.append(
-                        {
-                            "case_id": m[0],
-                            "campaign_id": m[1],
-                            "cause": cause,
-                            "effect": effect,
-                            "lag": lag,
-                            **{str(k): v for k, v in rec.items()},
-                            "p_shift": p_shift,
-                            "n_events": m[4],
-                            "note": note,
-                        }
-                    )
+        rows += _group_rows(members, list(group_lags), n_shifts, seed)
     out = pd.DataFrame(rows)
     for col in ("f_stat", "p_value", "p_shift", "df_num", "df_denom", "n_obs"):
         if col not in out:
@@ -371,6 +322,68 @@ def granger_tests(
         "note",
     ]
     return out[cols].sort_values(["case_id", "campaign_id", "cause", "lag"]).reset_index(drop=True)
+
+
+#: One (case, series) pair: its ids, activity, daily event counts and number of events.
+_Member = tuple[str, str, np.ndarray, np.ndarray, int]
+
+_DIRECTIONS = (("activity", "legal_events"), ("legal_events", "activity"))
+
+
+def _too_short(member: _Member, lags: list[int], note: str) -> list[dict[str, Any]]:
+    """The rows of a pair that is listed without a test, saying why."""
+    case_id, campaign_id, _, _, n_events = member
+    return [
+        {
+            "case_id": case_id,
+            "campaign_id": campaign_id,
+            "cause": cause,
+            "effect": effect,
+            "lag": lag,
+            "n_events": n_events,
+            "note": note,
+        }
+        for lag in lags
+        for cause, effect in _DIRECTIONS
+    ]
+
+
+def _group_rows(
+    members: list[_Member], lags: list[int], n_shifts: int, seed: int
+) -> list[dict[str, Any]]:
+    """Both directions' tests of pairs of one length and lags, batched."""
+    rows = []
+    act = np.vstack([m[2] for m in members])
+    ev = np.vstack([m[3] for m in members])
+    for (cause, effect), (y, x, events_are) in zip(
+        _DIRECTIONS, ((ev, act, "effect"), (act, ev, "cause")), strict=True
+    ):
+        shifted = (
+            shift_p_values(y, x, lags, shift_events=events_are, n_shifts=n_shifts, seed=seed)
+            if n_shifts
+            else {lag: np.full(len(members), np.nan) for lag in lags}
+        )
+        for lag, res in granger_many(y, x, lags).items():
+            for m, rec, p_shift in zip(members, res.to_dict("records"), shifted[lag], strict=True):
+                note = (
+                    ""
+                    if np.isfinite(rec["f_stat"])
+                    else "no variation in a series (no legal event in the run?)"
+                )
+                rows.append(
+                    {
+                        "case_id": m[0],
+                        "campaign_id": m[1],
+                        "cause": cause,
+                        "effect": effect,
+                        "lag": lag,
+                        **{str(k): v for k, v in rec.items()},
+                        "p_shift": p_shift,
+                        "n_events": m[4],
+                        "note": note,
+                    }
+                )
+    return rows
 
 
 def granger_discoveries(table: pd.DataFrame) -> pd.DataFrame:

@@ -156,17 +156,7 @@ def simulate_study(
     Simulated
     """
     rng = np.random.default_rng(seed)
-    if patterns is None:
-        pats = [PATTERNS[i % 4] for i in range(n_cases)]
-    elif isinstance(patterns, str):
-        pats = [patterns] * n_cases
-    else:
-        pats = list(patterns)
-        if len(pats) != n_cases:
-            raise ValueError("one pattern per case is needed")
-    unknown = set(pats) - set(PATTERNS)
-    if unknown:
-        raise ValueError(f"unknown patterns {sorted(unknown)}; expected {PATTERNS}")
+    pats = _case_patterns(patterns, n_cases)
     margin = 2 * lead + 30
     spacing = 3 * lead + 60
     if n_days < 2 * margin + (events_per_case - 1) * spacing + 1:
@@ -181,17 +171,7 @@ def simulate_study(
         first = margin + int(rng.integers(0, slack + 1))
         for j in range(events_per_case):
             pos = first + j * spacing
-            if pat in ("preceded", "both"):
-                log_mean[i, pos - lead :] += effect
-            if pat in ("followed", "both"):
-                log_mean[i, pos:] += effect
-            onset = (
-                days[pos - lead]
-                if pat in ("preceded", "both")
-                else days[pos]
-                if pat == "followed"
-                else pd.NaT
-            )
+            onset = _plant(log_mean[i], pos, pat, lead, effect)
             event_rows.append((case_id, days[pos], pat))
             truth_rows.append(
                 {
@@ -200,35 +180,13 @@ def simulate_study(
                     "date": days[pos],
                     "pattern": pat,
                     "lead": lead,
-                    "onset": onset,
+                    "onset": pd.NaT if onset is None else days[onset],
                     "effect": effect,
                     "noise": noise,
                 }
             )
     counts = rng.poisson(np.exp(log_mean)).astype("float64")
-    cases = pd.DataFrame(
-        {
-            "case_id": case_ids,
-            "title": [f"Simulated case {i}" for i in range(n_cases)],
-            "country": "USA",
-            "category": "simulated",
-            "campaign_ids": case_ids,
-        }
-    )
-    first_event = pd.Series([r[1] for r in event_rows]).groupby([r[0] for r in event_rows]).min()
-    incident = first_event.reindex(case_ids) - pd.Timedelta(days=2 * lead)
-    cases["start_date"] = incident.dt.strftime("%Y-%m-%d").to_numpy()
-    events = pd.DataFrame(
-        {
-            "case_id": [r[0] for r in event_rows],
-            "date": pd.to_datetime([r[1] for r in event_rows]).astype("datetime64[ns]"),
-            "date_precision": "day",
-            "event_type": event_type,
-            "direction": "favourable",
-            "source_url": "https://example.org/simulated",
-        }
-    )
-    events.insert(0, "event_id", make_event_ids(events))
+    cases, events = _case_tables(case_ids, event_rows, lead, event_type)
     campaigns, activity = _series_frames(
         case_ids, [f"#Sim{i}" for i in range(n_cases)], days, counts.ravel()
     )
@@ -253,6 +211,66 @@ def simulate_study(
         "seed": seed,
     }
     return Simulated(study=study, truth=truth, params=params)
+
+
+def _case_patterns(patterns: Pattern | list[str] | None, n_cases: int) -> list[str]:
+    """Each case's pattern: cycled through all four, one for all, or one per case."""
+    if patterns is None:
+        pats = [PATTERNS[i % 4] for i in range(n_cases)]
+    elif isinstance(patterns, str):
+        pats = [patterns] * n_cases
+    else:
+        pats = list(patterns)
+        if len(pats) != n_cases:
+            raise ValueError("one pattern per case is needed")
+    unknown = set(pats) - set(PATTERNS)
+    if unknown:
+        raise ValueError(f"unknown patterns {sorted(unknown)}; expected {PATTERNS}")
+    return pats
+
+
+def _plant(log_mean: np.ndarray, pos: int, pattern: str, lead: int, effect: float) -> int | None:
+    """Add the pattern's rise(s) to one series' log mean for an event at day ``pos``;
+    return the day the planted pressure begins (``None`` for ``neither``)."""
+    if pattern in ("preceded", "both"):
+        log_mean[pos - lead :] += effect
+    if pattern in ("followed", "both"):
+        log_mean[pos:] += effect
+    if pattern in ("preceded", "both"):
+        return pos - lead
+    return pos if pattern == "followed" else None
+
+
+def _case_tables(
+    case_ids: list[str], event_rows: list[tuple[str, pd.Timestamp, str]], lead: int, event_type: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The simulated ``cases`` (incident ``2 * lead`` days before the first event) and
+    ``legal_events`` tables."""
+    n_cases = len(case_ids)
+    cases = pd.DataFrame(
+        {
+            "case_id": case_ids,
+            "title": [f"Simulated case {i}" for i in range(n_cases)],
+            "country": "USA",
+            "category": "simulated",
+            "campaign_ids": case_ids,
+        }
+    )
+    first_event = pd.Series([r[1] for r in event_rows]).groupby([r[0] for r in event_rows]).min()
+    incident = first_event.reindex(case_ids) - pd.Timedelta(days=2 * lead)
+    cases["start_date"] = incident.dt.strftime("%Y-%m-%d").to_numpy()
+    events = pd.DataFrame(
+        {
+            "case_id": [r[0] for r in event_rows],
+            "date": pd.to_datetime([r[1] for r in event_rows]).astype("datetime64[ns]"),
+            "date_precision": "day",
+            "event_type": event_type,
+            "direction": "favourable",
+            "source_url": "https://example.org/simulated",
+        }
+    )
+    events.insert(0, "event_id", make_event_ids(events))
+    return cases, events
 
 
 #: Shapes real reactions take, with the label a careful reader would give the event.

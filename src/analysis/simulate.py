@@ -192,10 +192,7 @@ def simulate_study(
     )
     truth = pd.DataFrame(truth_rows)
     truth.insert(0, "event_id", events["event_id"].to_numpy())
-    for frame in (cases, events, campaigns, activity):
-        for col in frame.columns:
-            if frame[col].dtype == object:
-                frame[col] = frame[col].astype("str")
+    _text_columns_as_str(cases, events, campaigns, activity)
     study = Study(
         cases=cases, legal_events=events, campaigns=campaigns, activity=activity, source="simulated"
     )
@@ -332,19 +329,7 @@ def simulate_shapes(
             amp = 3 * weekly if shape == "weekly_neither" else weekly
             log_mean = np.log(base_level) + amp * dow
             log_mean = log_mean + ar1_noise(rng, (1, n_days), noise, phi)[0]
-            incident = pos - 60
-            if shape in ("preceded", "both"):
-                log_mean[pos - 10 :] += effect
-            if shape in ("followed", "both"):
-                log_mean[pos:] += effect
-            if shape == "spike":
-                log_mean[pos] += 2 * effect
-                log_mean[pos + 1] += effect
-            if shape == "incident_charge":
-                incident = pos - 4
-                log_mean[incident:] += effect
-            if shape == "rise_in_runup":
-                log_mean[pos - 5 :] += effect
+            incident = _plant_shape(log_mean, shape, pos, effect)
             links = cid
             if shape == "shared_wave":
                 other = f"{cid}_other"
@@ -358,6 +343,76 @@ def simulate_shapes(
             truth.append((cid, cid, days[pos], shape, SHAPES[shape]))
             campaigns.append(cid)
             series.append(rng.poisson(np.exp(log_mean)).astype("float64"))
+    case_frame, event_frame = _shape_tables(cases, events, days)
+    camp_frame, activity = _series_frames(
+        campaigns,
+        [f"#{c}" for c in campaigns],
+        days,
+        np.concatenate(series) if series else np.array([], dtype="float64"),
+    )
+    truth_frame = pd.DataFrame(
+        truth, columns=["case_id", "campaign_id", "date", "shape", "expected"]
+    ).assign(effect=effect, noise=noise)
+    truth_frame["date"] = pd.to_datetime(truth_frame["date"]).astype("datetime64[ns]")
+    truth_frame.insert(
+        0,
+        "event_id",
+        truth_frame["case_id"] + ":" + truth_frame["date"].dt.strftime("%Y-%m-%d") + ":charge",
+    )
+    _text_columns_as_str(case_frame, event_frame, camp_frame, activity)
+    study = Study(
+        cases=case_frame,
+        legal_events=event_frame,
+        campaigns=camp_frame,
+        activity=activity,
+        source="simulated shapes",
+    )
+    params = {
+        "n_per_shape": n_per_shape,
+        "shapes": shapes,
+        "n_days": n_days,
+        "effect": effect,
+        "noise": noise,
+        "phi": phi,
+        "weekly": weekly,
+        "seed": seed,
+    }
+    return Simulated(study=study, truth=truth_frame, params=params)
+
+
+def _text_columns_as_str(*frames: pd.DataFrame) -> None:
+    """Object columns as ``str`` dtype, as the data layer types them (in place)."""
+    for frame in frames:
+        for col in frame.columns:
+            if frame[col].dtype == object:
+                frame[col] = frame[col].astype("str")
+
+
+def _plant_shape(log_mean: np.ndarray, shape: str, pos: int, effect: float) -> int:
+    """Add a shape's reaction to an event at ``pos`` to the log mean (in place); return
+    the day of the case's incident (60 days before, or 4 for ``incident_charge``)."""
+    incident = pos - 60
+    if shape in ("preceded", "both"):
+        log_mean[pos - 10 :] += effect
+    if shape in ("followed", "both"):
+        log_mean[pos:] += effect
+    if shape == "spike":
+        log_mean[pos] += 2 * effect
+        log_mean[pos + 1] += effect
+    if shape == "incident_charge":
+        incident = pos - 4
+        log_mean[incident:] += effect
+    if shape == "rise_in_runup":
+        log_mean[pos - 5 :] += effect
+    return incident
+
+
+def _shape_tables(
+    cases: list[tuple[str, int, str]],
+    events: list[tuple[str, pd.Timestamp]],
+    days: pd.DatetimeIndex,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``cases`` and ``legal_events`` tables of the simulated shapes."""
     case_frame = pd.DataFrame(
         {
             "case_id": [c[0] for c in cases],
@@ -380,43 +435,7 @@ def simulate_shapes(
         }
     )
     event_frame.insert(0, "event_id", make_event_ids(event_frame))
-    camp_frame, activity = _series_frames(
-        campaigns,
-        [f"#{c}" for c in campaigns],
-        days,
-        np.concatenate(series) if series else np.array([], dtype="float64"),
-    )
-    truth_frame = pd.DataFrame(
-        truth, columns=["case_id", "campaign_id", "date", "shape", "expected"]
-    ).assign(effect=effect, noise=noise)
-    truth_frame["date"] = pd.to_datetime(truth_frame["date"]).astype("datetime64[ns]")
-    truth_frame.insert(
-        0,
-        "event_id",
-        truth_frame["case_id"] + ":" + truth_frame["date"].dt.strftime("%Y-%m-%d") + ":charge",
-    )
-    for frame in (case_frame, event_frame, camp_frame, activity):
-        for col in frame.columns:
-            if frame[col].dtype == object:
-                frame[col] = frame[col].astype("str")
-    study = Study(
-        cases=case_frame,
-        legal_events=event_frame,
-        campaigns=camp_frame,
-        activity=activity,
-        source="simulated shapes",
-    )
-    params = {
-        "n_per_shape": n_per_shape,
-        "shapes": shapes,
-        "n_days": n_days,
-        "effect": effect,
-        "noise": noise,
-        "phi": phi,
-        "weekly": weekly,
-        "seed": seed,
-    }
-    return Simulated(study=study, truth=truth_frame, params=params)
+    return case_frame, event_frame
 
 
 def shape_accuracy(truth: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:

@@ -101,13 +101,7 @@ def posterior_paths(
     if not all(name.startswith("sigma2.") for name in names):
         raise ValueError(f"the Gibbs sampler handles variance parameters only, got {names}")
     irregular = names.index("sigma2.irregular")
-    rows = {}  # variance parameter → the state disturbances it scales
-    for j in range(len(names)):
-        if j != irregular:
-            unit = np.zeros(len(names))
-            unit[j] = 1.0
-            model.update(unit)
-            rows[j] = np.flatnonzero(np.diag(model.ssm["state_cov"]) == 1.0)
+    rows = _disturbance_rows(model, len(names), irregular)
 
     def draw(values: np.ndarray, state: bool) -> float:
         if prior == "flat":
@@ -117,13 +111,7 @@ def posterior_paths(
         return _sd_prior_draw(values, rng, 1.0, 0.01, 1.2)
 
     observed = ~np.isnan(z_pre)
-    spread = float(np.nanstd(z_pre)) or 1.0
-    if prior == "causalimpact":  # bsts' starting values: the prior guesses
-        params = np.full(len(names), prior_level_sd**2)
-        params[irregular] = 1.0
-    else:
-        params = np.full(len(names), (0.1 * spread) ** 2)
-        params[irregular] = max(float(np.nanvar(np.diff(z_pre))) / 2, 1e-6 * spread**2)
+    params = _start_values(z_pre, len(names), irregular, prior, prior_level_sd)
     # The Cholesky-factor (CFA) simulation smoother is several times faster than the
     # Kalman-filter one, but needs every state to have a disturbance: regression
     # coefficients in the state (controls) have none, so those models use the latter.
@@ -165,6 +153,32 @@ def posterior_paths(
         for j, name in enumerate(names)
     }
     return centre + scale * signal, centre + scale * paths, sd
+
+
+def _disturbance_rows(model: Any, n_params: int, irregular: int) -> dict[int, np.ndarray]:
+    """For each state variance parameter, the state disturbances it scales."""
+    rows = {}
+    for j in range(n_params):
+        if j != irregular:
+            unit = np.zeros(n_params)
+            unit[j] = 1.0
+            model.update(unit)
+            rows[j] = np.flatnonzero(np.diag(model.ssm["state_cov"]) == 1.0)
+    return rows
+
+
+def _start_values(
+    z_pre: np.ndarray, n_params: int, irregular: int, prior: str, prior_level_sd: float
+) -> np.ndarray:
+    """The sampler's first variances: bsts' prior guesses, or a tenth of the spread."""
+    if prior == "causalimpact":  # bsts' starting values: the prior guesses
+        params = np.full(n_params, prior_level_sd**2)
+        params[irregular] = 1.0
+        return params
+    spread = float(np.nanstd(z_pre)) or 1.0
+    params = np.full(n_params, (0.1 * spread) ** 2)
+    params[irregular] = max(float(np.nanvar(np.diff(z_pre))) / 2, 1e-6 * spread**2)
+    return params
 
 
 def _flat_sd_draw(shocks: np.ndarray, rng: np.random.Generator) -> float:

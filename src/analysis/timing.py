@@ -199,24 +199,7 @@ def _core(
         start, n, csum, ccount = series[rec["campaign_id"]]
         t = (day - start).days
         lr, means, counts = _ratios(csum, ccount, n, np.array([t]), g, rule)
-        row = {
-            "runup_since": g.runup_since,
-            "runup_days": g.runup[1] - g.runup[0] + 1,
-            "baseline_start": day + pd.Timedelta(days=g.base[0]),
-            "baseline_end": day + pd.Timedelta(days=g.base[1]),
-            "baseline_kind": g.baseline_kind,
-            "n_base": int(counts[0, 0]),
-            "n_pre": int(counts[0, 1]),
-            "n_late": int(counts[0, 2]),
-            "n_short": int(counts[0, 3]),
-            "n_post": int(counts[0, 4]),
-            "base_mean": means[0, 0],
-            "pre_mean": means[0, 1],
-            "late_mean": means[0, 2],
-            "short_mean": means[0, 3],
-            "post_mean": means[0, 4],
-            **{name: lr[0, j] for j, name in enumerate(RATIOS)},
-        }
+        row = _window_numbers(day, g, lr, means, counts)
         null, kind = _null(csum, ccount, n, t, g, busy[rec["campaign_id"]], rule)
         row.update(n_placebo=len(null), placebo_kind=kind)
         observed = bool(_enough(counts, g, rule)[0]) and bool(np.all(np.isfinite(lr)))
@@ -247,28 +230,52 @@ def _core(
             row["stability_boot"] = _boot_stability(lr, null, label, incident, rule, seed)
         out.append(row)
     if not out:  # no event has a series with observed days: the columns, no rows
-        columns = [
-            *("runup_since", "runup_days", "baseline_start", "baseline_end", "baseline_kind"),
-            *(f"n_{w}" for w in ("base", "pre", "late", "short", "post")),
-            *(f"{w}_mean" for w in ("base", "pre", "late", "short", "post")),
-            *RATIOS,
-            *("n_placebo", "placebo_kind"),
-            *(f"{c}_{x}" for c in RATIOS for x in ("p", "cut")),
-            *("rose_before", "rose_after", "label", "why"),
-            *(("stability_boot",) if boot else ()),
-        ]
-        dates = {"runup_since", "baseline_start", "baseline_end"}
-        text = {"baseline_kind", "placebo_kind", "label", "why"}
-        return pd.DataFrame(
-            {
-                c: pd.Series(
-                    index=rows.index,
-                    dtype="datetime64[ns]" if c in dates else object if c in text else float,
-                )
-                for c in columns
-            }
-        )
+        return _no_rows(rows.index, boot)
     return pd.DataFrame(out, index=rows.index)
+
+
+_WINDOWS = ("base", "pre", "late", "short", "post")
+
+
+def _window_numbers(
+    day: pd.Timestamp, g: Geometry, lr: np.ndarray, means: np.ndarray, counts: np.ndarray
+) -> dict[str, Any]:
+    """One event's windows, their observed days and means, and the log ratios."""
+    return {
+        "runup_since": g.runup_since,
+        "runup_days": g.runup[1] - g.runup[0] + 1,
+        "baseline_start": day + pd.Timedelta(days=g.base[0]),
+        "baseline_end": day + pd.Timedelta(days=g.base[1]),
+        "baseline_kind": g.baseline_kind,
+        **{f"n_{w}": int(counts[0, i]) for i, w in enumerate(_WINDOWS)},
+        **{f"{w}_mean": means[0, i] for i, w in enumerate(_WINDOWS)},
+        **{name: lr[0, j] for j, name in enumerate(RATIOS)},
+    }
+
+
+def _no_rows(index: pd.Index, boot: bool) -> pd.DataFrame:
+    """The labels' columns, typed, for a table with no labelled event."""
+    columns = [
+        *("runup_since", "runup_days", "baseline_start", "baseline_end", "baseline_kind"),
+        *(f"n_{w}" for w in _WINDOWS),
+        *(f"{w}_mean" for w in _WINDOWS),
+        *RATIOS,
+        *("n_placebo", "placebo_kind"),
+        *(f"{c}_{x}" for c in RATIOS for x in ("p", "cut")),
+        *("rose_before", "rose_after", "label", "why"),
+        *(("stability_boot",) if boot else ()),
+    ]
+    dates = {"runup_since", "baseline_start", "baseline_end"}
+    text = {"baseline_kind", "placebo_kind", "label", "why"}
+    return pd.DataFrame(
+        {
+            c: pd.Series(
+                index=index,
+                dtype="datetime64[ns]" if c in dates else object if c in text else float,
+            )
+            for c in columns
+        }
+    )
 
 
 def _boot_stability(

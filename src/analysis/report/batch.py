@@ -116,34 +116,15 @@ def run_batch(
         "code_hash": code[:16],
         "data_dir": str(data_dir),
     }
-    records: dict[str, dict[str, Any]] = {}
-    specs = []
-    for run in runs:
-        if only and only not in run.run_id:
-            previous = _previous(run, out_dir)
-            if previous:
-                records[run.run_id] = previous
-            continue
-        nb = Path(run.path) if run.path else notebooks_dir / f"{run.notebook}.ipynb"
-        key = cache_key(run, nb, data_hash, code, show_code)
-        hit = None if force else _cached(run, out_dir, key)
-        if hit:
-            records[run.run_id] = hit
-            continue
-        specs.append(
-            {
-                "run": asdict(run),
-                "notebook": str(nb),
-                "out_dir": str(out_dir),
-                "data_dir": str(data_dir),
-                "key": key,
-                "show_code": show_code,
-                "provenance": provenance,
-                "kernel": kernel,
-                "pass_data_dir": "data_dir" in notebook_parameters(nb),
-                "capture_stderr": not scheduler,
-            }
-        )
+    settings = {
+        "out_dir": str(out_dir),
+        "data_dir": str(data_dir),
+        "show_code": show_code,
+        "provenance": provenance,
+        "kernel": kernel,
+        "capture_stderr": not scheduler,
+    }
+    records, specs = _plan(runs, notebooks_dir, out_dir, (data_hash, code), settings, force, only)
     if specs and study is None:
         # An invalid study stops the batch before anything is written (each run would
         # otherwise fail alone and leave a folder of failed reports).
@@ -178,6 +159,48 @@ def run_batch(
             ordered = [records[r.run_id] for r in runs if r.run_id in records]
             index = write_index(ordered, out_dir, provenance)
     return BatchResult(ordered, index, time.perf_counter() - t0, counts)
+
+
+def _plan(
+    runs: list[Run],
+    notebooks_dir: Path,
+    out_dir: Path,
+    hashes: tuple[str, str],
+    settings: dict[str, Any],
+    force: bool,
+    only: str | None,
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Which runs are reused (their records) and which must run (their specs).
+
+    A run outside ``only`` keeps its last record; a run whose cache key (notebook,
+    parameters, data and code hashes) matches a finished report is reused unless
+    ``force``.
+    """
+    data_hash, code = hashes
+    records: dict[str, dict[str, Any]] = {}
+    specs = []
+    for run in runs:
+        if only and only not in run.run_id:
+            previous = _previous(run, out_dir)
+            if previous:
+                records[run.run_id] = previous
+            continue
+        nb = Path(run.path) if run.path else notebooks_dir / f"{run.notebook}.ipynb"
+        key = cache_key(run, nb, data_hash, code, settings["show_code"])
+        hit = None if force else _cached(run, out_dir, key)
+        if hit:
+            records[run.run_id] = hit
+            continue
+        specs.append(
+            {
+                "run": asdict(run),
+                "notebook": str(nb),
+                "key": key,
+                "pass_data_dir": "data_dir" in notebook_parameters(nb),
+                **settings,
+            }
+        )
+    return records, specs
 
 
 def _check_scheduler(scheduler: str, timeout: float = 10.0) -> None:

@@ -135,26 +135,7 @@ def count_posts(
     campaign_terms = _campaign_terms(campaigns, match_column)
     params: dict[str, object] = {"paths": [str(p) for p in paths]}
     aggregates = _aggregates(campaign_terms, distinct, params)
-    text = f", lower(CAST({_quote(match_column)} AS VARCHAR)) AS txt" if match_column else ""
-    keep = f", {_quote(distinct)}" if distinct and distinct != timestamp else ""
-    if distinct == timestamp:
-        keep = f", {_quote(timestamp)}"
-    limit = memory_limit or config.memory_limit()
-    # DuckDB's memory limit governs its buffer manager, not the CSV reader's own buffers
-    # (16 MB per thread by default): scale those with the limit so the total stays inside.
-    buffer_size = min(16_000_000, max(1_000_000, memory_bytes(limit) // 50)) if limit else None
-    if distinct:  # count(DISTINCT x) skips posts without x: find them instead
-        d = _quote(distinct)
-        aggregates.append(
-            f"count(*) FILTER (WHERE {d} IS NULL OR trim(CAST({d} AS VARCHAR)) = '') AS n_no_id"
-        )
-    sql = (
-        f"SELECT day, {', '.join(aggregates)}, count(*) AS n_rows, "
-        "any_value(raw) AS raw, any_value(pp_source_file) AS file FROM ("
-        f"SELECT {_time_expression(timestamp, unit)} AS day, "
-        f"CAST({_quote(timestamp)} AS VARCHAR) AS raw, pp_source_file{text}{keep} "
-        f"FROM {_reader(fmt, buffer_size, filename=True)}) GROUP BY day ORDER BY day"
-    )
+    sql = _daily_sql(aggregates, fmt, timestamp, unit, match_column, distinct, memory_limit)
     con = connect(memory_limit, threads)
     try:
         wanted = [timestamp, match_column, distinct]
@@ -165,7 +146,57 @@ def count_posts(
     finally:
         con.close()
     _refuse_unreadable(daily, timestamp, unit)
-    if distinct and daily["n_no_id"].sum() > 0:
+    if distinct:
+        _refuse_missing_ids(daily, distinct)
+    ids = list(campaign_terms)
+    daily = daily.drop(columns=["n_rows", "raw", "file", "n_no_id"], errors="ignore")
+    daily = daily.rename(columns={f"c{i}": cid for i, cid in enumerate(ids)})
+    daily["day"] = pd.to_datetime(daily["day"])
+    out = _fill_window(daily, ids, start, end)
+    if out.empty and start is None and end is None:
+        raise DataError(
+            [Failure(str(paths[0]), None, None, "", "an archive with at least one post to count")]
+        )
+    return out
+
+
+def _daily_sql(
+    aggregates: list[str],
+    fmt: str,
+    timestamp: str,
+    unit: TimestampUnit,
+    match_column: str | None,
+    distinct: str | None,
+    memory_limit: str | None,
+) -> str:
+    """The one streaming query: per UTC day, each campaign's count, the rows read, and
+    a sample of the raw timestamp and its file (for error messages)."""
+    text = f", lower(CAST({_quote(match_column)} AS VARCHAR)) AS txt" if match_column else ""
+    keep = f", {_quote(distinct)}" if distinct and distinct != timestamp else ""
+    if distinct == timestamp:
+        keep = f", {_quote(timestamp)}"
+    limit = memory_limit or config.memory_limit()
+    # DuckDB's memory limit governs its buffer manager, not the CSV reader's own buffers
+    # (16 MB per thread by default): scale those with the limit so the total stays inside.
+    buffer_size = min(16_000_000, max(1_000_000, memory_bytes(limit) // 50)) if limit else None
+    if distinct:  # count(DISTINCT x) skips posts without x: find them instead
+        d = _quote(distinct)
+        aggregates = [
+            *aggregates,
+            f"count(*) FILTER (WHERE {d} IS NULL OR trim(CAST({d} AS VARCHAR)) = '') AS n_no_id",
+        ]
+    return (
+        f"SELECT day, {', '.join(aggregates)}, count(*) AS n_rows, "
+        "any_value(raw) AS raw, any_value(pp_source_file) AS file FROM ("
+        f"SELECT {_time_expression(timestamp, unit)} AS day, "
+        f"CAST({_quote(timestamp)} AS VARCHAR) AS raw, pp_source_file{text}{keep} "
+        f"FROM {_reader(fmt, buffer_size, filename=True)}) GROUP BY day ORDER BY day"
+    )
+
+
+def _refuse_missing_ids(daily: pd.DataFrame, distinct: str) -> None:
+    """Posts without the column counted distinct would silently not count: refuse."""
+    if daily["n_no_id"].sum() > 0:
         first = daily.loc[daily["n_no_id"] > 0, "file"].iloc[0]
         raise DataError(
             [
@@ -180,16 +211,6 @@ def count_posts(
                 )
             ]
         )
-    ids = list(campaign_terms)
-    daily = daily.drop(columns=["n_rows", "raw", "file", "n_no_id"], errors="ignore")
-    daily = daily.rename(columns={f"c{i}": cid for i, cid in enumerate(ids)})
-    daily["day"] = pd.to_datetime(daily["day"])
-    out = _fill_window(daily, ids, start, end)
-    if out.empty and start is None and end is None:
-        raise DataError(
-            [Failure(str(paths[0]), None, None, "", "an archive with at least one post to count")]
-        )
-    return out
 
 
 def _campaign_terms(

@@ -6,6 +6,7 @@ as controls.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -107,14 +108,7 @@ def stacked_event_study(
         n_contaminated += contaminated
         if contaminated and drop_contaminated:
             continue
-        clean = []
-        for j, cid in enumerate(bank.ids):
-            if cid == rec["campaign_id"]:
-                continue
-            other = days_of.get(cid, dated.iloc[:0])
-            if ((other["date"] >= lo) & (other["date"] <= hi)).any():
-                continue
-            clean.append(j)
+        clean = _clean_controls(bank.ids, rec["campaign_id"], days_of, lo, hi)
         units = np.array([int(bank.index_of([rec["campaign_id"]])[0]), *clean])
         v = bank.gather(units, np.repeat(np.datetime64(t0, "D"), len(units)), tau)
         enough = np.isfinite(v).mean(axis=1) >= min_observed
@@ -130,18 +124,7 @@ def stacked_event_study(
     if not rows:
         raise ValueError("no stack has a clean control series observed on the same days")
     long = pd.DataFrame(rows, columns=["stack", "unit", "tau", "y", "treated", "case_id"])
-    taus = np.arange(-k, k + 1)
-    X = pd.DataFrame(
-        (
-            (long["tau"].to_numpy()[:, None] == taus[None, :]) & long["treated"].to_numpy()[:, None]
-        ).astype(float),
-        columns=[f"tau={t}" for t in taus],
-    )
-    unit_fe = pd.factorize(pd.MultiIndex.from_frame(long[["stack", "unit"]]))[0]
-    day_fe = pd.factorize(pd.MultiIndex.from_frame(long[["stack", "tau"]]))[0]
-    clusters = pd.factorize(long["case_id"])[0]
-    Xd = pd.DataFrame(_absorb(X.to_numpy(), [unit_fe, day_fe]), columns=X.columns)
-    yd = _absorb(long["y"].to_numpy(), [unit_fe, day_fe])
+    Xd, yd, clusters = _stacked_design(long, k)
     spec = {
         "design": "clean-control stacked",
         "model": "treated x event-time dummies; unit-in-stack and day-in-stack fixed effects",
@@ -158,3 +141,41 @@ def stacked_event_study(
         "dropped_contaminated": drop_contaminated,
     }
     return _fit_event_time(Xd, yd, clusters, spec, level, n_boot, seed)
+
+
+def _clean_controls(
+    ids: Sequence[str] | np.ndarray,
+    treated: str,
+    days_of: dict[Any, pd.DataFrame],
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+) -> list[int]:
+    """Positions of the series other than ``treated`` with no event or incident of any
+    case linked to them between ``lo`` and ``hi``."""
+    clean = []
+    for j, cid in enumerate(ids):
+        if cid == treated:
+            continue
+        other = days_of.get(cid)
+        if other is not None and ((other["date"] >= lo) & (other["date"] <= hi)).any():
+            continue
+        clean.append(j)
+    return clean
+
+
+def _stacked_design(long: pd.DataFrame, k: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Treated × event-time dummies and outcome with the unit-in-stack and
+    day-in-stack fixed effects absorbed, and the case clusters."""
+    taus = np.arange(-k, k + 1)
+    X = pd.DataFrame(
+        (
+            (long["tau"].to_numpy()[:, None] == taus[None, :]) & long["treated"].to_numpy()[:, None]
+        ).astype(float),
+        columns=[f"tau={t}" for t in taus],
+    )
+    unit_fe = pd.factorize(pd.MultiIndex.from_frame(long[["stack", "unit"]]))[0]
+    day_fe = pd.factorize(pd.MultiIndex.from_frame(long[["stack", "tau"]]))[0]
+    clusters = pd.factorize(long["case_id"])[0]
+    Xd = pd.DataFrame(_absorb(X.to_numpy(), [unit_fe, day_fe]), columns=X.columns)
+    yd = _absorb(long["y"].to_numpy(), [unit_fe, day_fe])
+    return Xd, yd, clusters

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from analysis.report import write_index
+from analysis.report import Run, RunRecord, write_index
 
 # notebook kernels, browsers, process pools and kills: `make test`, not `make test-fast`
 pytestmark = pytest.mark.slow
@@ -33,20 +33,20 @@ def _chromium() -> str:
 def test_index_renders_its_table_in_headless_chromium(tmp_path):
     chromium = _chromium()
     records = [
-        {
-            "run": {
-                "run_id": f"r{i}",
-                "notebook": "10_case_study",
-                "title": f"Case <b>{i}</b>",
-                "parameters": {"case_id": f"c{i}"},
-            },
-            "status": "ok" if i else "failed",
-            "error": "ValueError: boom",
-            "duration_s": 1.0 + i,
-            "headlines": {"labels": {"followed": i}},
-            "provenance": {"git_commit": "abc"},
-            "finished": "2026-01-01T00:00:00Z",
-        }
+        RunRecord(
+            run=Run(
+                run_id=f"r{i}",
+                notebook="10_case_study",
+                title=f"Case <b>{i}</b>",
+                parameters={"case_id": f"c{i}"},
+            ),
+            status="ok" if i else "failed",
+            error="ValueError: boom",
+            duration_s=1.0 + i,
+            headlines={"labels": {"followed": i}},
+            provenance={"git_commit": "abc"},
+            finished="2026-01-01T00:00:00Z",
+        )
         for i in range(3)
     ]
     index = write_index(records, tmp_path, {"git_commit": "abc", "package_version": "0.1.0"})

@@ -86,9 +86,9 @@ def _run(batch, **kw):
 
 def test_a_failing_run_is_isolated_and_kept_and_the_rest_finish(batch):
     result = _run(batch)
-    by_id = {r["run"]["run_id"]: r for r in result.records}
-    assert [r["status"] for r in result.records] == ["ok", "ok", "failed"]
-    assert by_id["fail"]["error"] == "ValueError: planted failure for the test"
+    by_id = {r.run_id: r for r in result.records}
+    assert [r.status for r in result.records] == ["ok", "ok", "failed"]
+    assert by_id["fail"].error == "ValueError: planted failure for the test"
     fail_dir = batch["out"] / "runs" / "fail"
     partial = nbformat.read(fail_dir / "notebook.ipynb", as_version=4)
     assert any(o.get("ename") == "ValueError" for c in partial.cells for o in c.get("outputs", []))
@@ -136,7 +136,7 @@ def test_figures_reach_the_report_even_with_a_headless_backend(tmp_path, monkeyp
         workers=1,
         progress=False,
     )
-    assert result.records[0]["status"] == "ok"
+    assert result.records[0].status == "ok"
     book = nbformat.read(tmp_path / "reports" / "runs" / "plot" / "notebook.ipynb", as_version=4)
     outputs = [o for c in book.cells for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs)
@@ -154,7 +154,7 @@ def test_runs_no_longer_in_the_batch_are_removed(batch):
     batch["yaml"].write_text(yaml.safe_dump(runs))
     result = _run(batch)
     folders = sorted(p.name for p in (batch["out"] / "runs").iterdir())
-    assert folders == sorted([r["run"]["run_id"] for r in result.records] + ["my-notes"])
+    assert folders == sorted([r.run_id for r in result.records] + ["my-notes"])
     assert "ok-five" not in folders and (mine / "notes.txt").is_file()
 
 
@@ -178,10 +178,10 @@ def test_a_killed_worker_fails_only_its_run_and_leaves_no_half_files(batch):
     runs["runs"].append({"notebook": "kill"})
     batch["yaml"].write_text(yaml.safe_dump(runs))
     result = _run(batch)
-    by_id = {r["run"]["run_id"]: r for r in result.records}
-    assert by_id["kill"]["status"] == "failed" and "worker process" in by_id["kill"]["error"]
-    assert by_id["ok-five"]["status"] == "ok"
-    assert "planted failure" in by_id["fail"]["error"]  # not "died": retried on its own
+    by_id = {r.run_id: r for r in result.records}
+    assert by_id["kill"].status == "failed" and "worker process" in by_id["kill"].error
+    assert by_id["ok-five"].status == "ok"
+    assert "planted failure" in by_id["fail"].error  # not "died": retried on its own
     leftovers = [p for p in batch["out"].rglob("*") if p.name.endswith((".tmp", ".partial"))]
     assert leftovers == []
     assert "</html>" in result.index.read_text()
@@ -194,8 +194,8 @@ def test_dask_gives_the_same_results(batch):
         n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
     ) as cluster:
         remote = _run(batch, force=True, scheduler=cluster.scheduler_address)
-    assert [r["status"] for r in remote.records] == [r["status"] for r in local.records]
-    assert [r["headlines"] for r in remote.records] == [r["headlines"] for r in local.records]
+    assert [r.status for r in remote.records] == [r.status for r in local.records]
+    assert [r.headlines for r in remote.records] == [r.headlines for r in local.records]
 
 
 def test_parameters_are_checked_before_anything_runs(batch, tmp_path):
@@ -401,3 +401,20 @@ def test_runs_inputs_must_be_paths_inside_the_project(batch):
     batch["yaml"].write_text(yaml.safe_dump(runs))
     with pytest.raises(ReportConfigError, match="inputs must be a list of file paths"):
         load_runs(batch["yaml"], batch["nbs"])
+
+
+def test_a_status_file_from_another_version_or_damaged_counts_as_absent(tmp_path):
+    """Records travel as dataclasses and are stored as JSON; one that does not read back
+    as a record (edited, truncated, from an older layout) is treated as no record."""
+    from analysis.report import Run, RunRecord
+    from analysis.report.cache import _previous
+
+    run = Run(notebook="nb", parameters={"a": 1}, run_id="nb--1", title="T", inputs=("x",))
+    record = RunRecord(run=run, status="ok", key="k", headlines={"n": 2}, cached=True)
+    record.write(tmp_path)
+    back = _previous(run, tmp_path)
+    assert back == RunRecord(run=run, status="ok", key="k", headlines={"n": 2})  # not cached
+    status = run.folder(tmp_path) / "status.json"
+    for text in ("[]", '{"run": {"run_id": "nb--1"}}', '{"run": {}, "status": "ok", "x": 1}', "{"):
+        status.write_text(text)
+        assert _previous(run, tmp_path) is None

@@ -275,7 +275,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         f"{c['failed']} failed in {result.elapsed_s:.1f} s; index: {result.index}"
     )
     for r in result.failed:
-        print(f"failed: {r['run']['run_id']}: {r['error']}", file=sys.stderr)
+        print(f"failed: {r.run_id}: {r.error}", file=sys.stderr)
     return 1 if result.failed else 0
 
 

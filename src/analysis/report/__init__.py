@@ -22,7 +22,8 @@ keeps its partial notebook (with papermill's error banner) and its HTML; the oth
 finish; the command exits non-zero.
 
 The package, one job a module: :mod:`.runs` (runs files and parameter checks),
-:mod:`.cache` (keys), :mod:`.execute` (one run, workers, Dask), :mod:`.folders`
+:mod:`.records` (a run's spec and record, the dataclasses that travel to workers and
+back), :mod:`.cache` (keys), :mod:`.execute` (one run, workers, Dask), :mod:`.folders`
 (owning report folders), :mod:`.site` (the index page) and :mod:`.batch` (the whole).
 """
 
@@ -30,6 +31,7 @@ from .batch import BatchResult, run_batch
 from .cache import cache_key, code_hash, git_commit, hash_files
 from .execute import INLINE_BACKEND, BatchTerminated, execute_run, render_html
 from .folders import claim_reports, looks_like_reports, remove_leftovers, remove_stale_runs
+from .records import RunRecord, RunSpec
 from .runs import (
     RESERVED,
     RUN_FILES,
@@ -57,6 +59,8 @@ __all__ = [
     "BatchTerminated",
     "ReportConfigError",
     "Run",
+    "RunRecord",
+    "RunSpec",
     "cache_key",
     "claim_reports",
     "code_hash",

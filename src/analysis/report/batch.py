@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from ..study import Study
 from .cache import _cached, _previous, cache_key, code_hash, git_commit, hash_files
 from .execute import _run_dask, _run_local, _sigterm_interrupts
 from .folders import claim_reports, remove_leftovers, remove_stale_runs
+from .records import RunRecord, RunSpec
 from .runs import Run, load_runs, notebook_parameters
 from .site import write_index
 
@@ -30,15 +31,15 @@ __all__ = [
 class BatchResult:
     """What a batch did: one record per run, in ``reports.yaml`` order."""
 
-    records: list[dict[str, Any]]
+    records: list[RunRecord]
     index: Path
     elapsed_s: float
     counts: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @property
-    def failed(self) -> list[dict[str, Any]]:
+    def failed(self) -> list[RunRecord]:
         """Records of failed runs."""
-        return [r for r in self.records if r["status"] != "ok"]
+        return [r for r in self.records if not r.ok]
 
 
 def run_batch(
@@ -138,15 +139,15 @@ def run_batch(
     if ours:
         remove_stale_runs(out_dir, runs)
     bar = tqdm(total=len(specs), desc="reports", unit="run", disable=not progress or not specs)
-    counts = {"ok": 0, "failed": 0, "cached": sum(bool(r.get("cached")) for r in records.values())}
+    counts = {"ok": 0, "failed": 0, "cached": sum(r.cached for r in records.values())}
 
-    def on_done(record: dict[str, Any]) -> None:
-        records[record["run"]["run_id"]] = record
-        counts["ok" if record["status"] == "ok" else "failed"] += 1
+    def on_done(record: RunRecord) -> None:
+        records[record.run_id] = record
+        counts["ok" if record.ok else "failed"] += 1
         bar.set_postfix(ok=counts["ok"], failed=counts["failed"])
         bar.update()
-        if record["status"] != "ok":
-            tqdm.write(f"failed: {record['run']['run_id']}: {record['error']}")
+        if not record.ok:
+            tqdm.write(f"failed: {record.run_id}: {record.error}")
 
     with _sigterm_interrupts():  # kept until the index is written
         try:
@@ -169,7 +170,7 @@ def _plan(
     settings: dict[str, Any],
     force: bool,
     only: str | None,
-) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[dict[str, RunRecord], list[RunSpec]]:
     """Which runs are reused (their records) and which must run (their specs).
 
     A run outside ``only`` keeps its last record; a run whose cache key (notebook,
@@ -177,7 +178,7 @@ def _plan(
     ``force``.
     """
     data_hash, code = hashes
-    records: dict[str, dict[str, Any]] = {}
+    records: dict[str, RunRecord] = {}
     specs = []
     for run in runs:
         if only and only not in run.run_id:
@@ -192,13 +193,13 @@ def _plan(
             records[run.run_id] = hit
             continue
         specs.append(
-            {
-                "run": asdict(run),
-                "notebook": str(nb),
-                "key": key,
-                "pass_data_dir": "data_dir" in notebook_parameters(nb),
+            RunSpec(
+                run=run,
+                notebook=str(nb),
+                key=key,
+                pass_data_dir="data_dir" in notebook_parameters(nb),
                 **settings,
-            }
+            )
         )
     return records, specs
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from .. import __version__, config
+from .records import RunRecord
 from .runs import STATUS_FILE, Run
 
 __all__ = [
@@ -77,18 +78,20 @@ def cache_key(run: Run, notebook: Path, data_hash: str, code: str, show_code: bo
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _cached(run: Run, out_dir: Path, key: str) -> dict[str, Any] | None:
+def _cached(run: Run, out_dir: Path, key: str) -> RunRecord | None:
+    """The run's last record when it succeeded with this cache key and its report exists."""
     record = _previous(run, out_dir)
-    if record is None or record.get("status") != "ok" or record.get("key") != key:
+    if record is None or not record.ok or record.key != key:
         return None
     if (run.folder(out_dir) / "report.html").is_file():
-        return {**record, "cached": True}
+        return dataclasses.replace(record, cached=True)
     return None
 
 
-def _previous(run: Run, out_dir: Path) -> dict[str, Any] | None:
+def _previous(run: Run, out_dir: Path) -> RunRecord | None:
+    """The run's last record (``status.json``), or ``None``."""
     try:
-        record = json.loads((run.folder(out_dir) / STATUS_FILE).read_text())
+        data = json.loads((run.folder(out_dir) / STATUS_FILE).read_text())
     except (OSError, ValueError):
         return None
-    return record if isinstance(record, dict) else None
+    return RunRecord.from_json(data)

@@ -14,14 +14,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from .._io import (
     atomic_write,
 )
-from .runs import STATUS_FILE, Run
+from .records import RunRecord, RunSpec
 
 __all__ = [
     "INLINE_BACKEND",
@@ -83,12 +82,10 @@ def _stderr_to(path: Path | None) -> Iterator[None]:
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
-def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
+def execute_run(spec: RunSpec) -> RunRecord:
     """Execute one run and write its folder; returns its status record.
 
-    ``spec`` holds plain data (so it travels to worker processes and Dask workers):
-    ``run`` (a :class:`Run` as a dict), ``notebook`` (path), ``out_dir``, ``data_dir``,
-    ``key``, ``show_code``, ``provenance``.
+    ``spec`` holds plain data, so it travels to worker processes and Dask workers.
     """
     import papermill as pm
 
@@ -96,26 +93,26 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
     # exports Agg) would make plt.show() draw nothing, so reports would lose every
     # figure. Runs execute in worker processes, so setting it here touches nothing else.
     os.environ["MPLBACKEND"] = INLINE_BACKEND
-    run = Run(**{**spec["run"], "inputs": tuple(spec["run"].get("inputs", ()))})
-    folder = run.folder(Path(spec["out_dir"]))
+    run = spec.run
+    folder = spec.folder
     folder.mkdir(parents=True, exist_ok=True)
     results_tmp = folder / ".results.json.partial"
     results_tmp.unlink(missing_ok=True)
     nb_out = folder / "notebook.ipynb"
     tmp_nb = folder / ".partial.ipynb"
     params = {**run.parameters, "results_path": str(results_tmp)}
-    if spec.get("pass_data_dir", True):
-        params["data_dir"] = spec["data_dir"]
+    if spec.pass_data_dir:
+        params["data_dir"] = spec.data_dir
     start = time.perf_counter()
     status, error = "ok", ""
     try:
-        with _stderr_to(folder / "kernel.log" if spec.get("capture_stderr") else None):
+        with _stderr_to(folder / "kernel.log" if spec.capture_stderr else None):
             pm.execute_notebook(
-                spec["notebook"],
+                spec.notebook,
                 str(tmp_nb),
                 parameters=params,
                 cwd=str(folder),
-                kernel_name=spec.get("kernel", "python3"),
+                kernel_name=spec.kernel,
                 progress_bar=False,
                 log_output=False,
                 request_save_on_cell_execute=False,
@@ -129,7 +126,7 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
     if tmp_nb.exists():
         os.replace(tmp_nb, nb_out)
         try:
-            page = render_html(nb_out, spec.get("show_code", False))
+            page = render_html(nb_out, spec.show_code)
             atomic_write(folder / "report.html", lambda p: p.write_text(page, encoding="utf-8"))
         except Exception:  # a notebook that cannot be rendered is a failed run
             status, error = (
@@ -142,19 +139,17 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
         headlines = json.loads(results_tmp.read_text(encoding="utf-8"))
         os.replace(results_tmp, folder / "results.json")
     results_tmp.unlink(missing_ok=True)
-    record = {
-        "run": asdict(run),
-        "status": status,
-        "error": error,
-        "duration_s": round(duration, 2),
-        "key": spec["key"] if status == "ok" else "",
-        "headlines": headlines,
-        "provenance": {**spec["provenance"], "parameters": run.parameters},
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    atomic_write(
-        folder / STATUS_FILE, lambda p: p.write_text(json.dumps(record, indent=2, default=str))
+    record = RunRecord(
+        run=run,
+        status=status,
+        error=error,
+        duration_s=round(duration, 2),
+        key=spec.key if status == "ok" else "",
+        headlines=headlines,
+        provenance={**spec.provenance, "parameters": run.parameters},
+        finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
+    record.write(Path(spec.out_dir))
     return record
 
 
@@ -206,8 +201,8 @@ def _die_with(parent: int) -> None:
 
 
 def _run_pool(
-    specs: list[dict[str, Any]], workers: int, on_done: Callable[[dict[str, Any]], None]
-) -> list[dict[str, Any]]:
+    specs: list[RunSpec], workers: int, on_done: Callable[[RunRecord], None]
+) -> list[RunSpec]:
     """Run ``specs`` in one pool; return those lost because a worker of the pool died."""
     pool = ProcessPoolExecutor(
         max_workers=max(1, min(workers, len(specs))),
@@ -230,9 +225,7 @@ def _run_pool(
     return lost
 
 
-def _run_local(
-    specs: list[dict[str, Any]], workers: int, on_done: Callable[[dict[str, Any]], None]
-) -> None:
+def _run_local(specs: list[RunSpec], workers: int, on_done: Callable[[RunRecord], None]) -> None:
     """Run every spec on local worker processes.
 
     A worker that dies (killed, out of memory) breaks its whole pool, so the runs it
@@ -257,38 +250,20 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         process.terminate()
 
 
-def _died(
-    spec: dict[str, Any], error: str = "the worker process running it died (killed?)"
-) -> dict[str, Any]:
+def _died(spec: RunSpec, error: str = "the worker process running it died (killed?)") -> RunRecord:
     """The failed record (written to the run's folder) of a run that returned nothing."""
-    run = spec["run"]
-    record = {
-        "run": run,
-        "status": "failed",
-        "error": error,
-        "duration_s": 0.0,
-        "key": "",
-        "headlines": {},
-        "provenance": spec["provenance"],
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    folder = Path(spec["out_dir"]) / "runs" / run["run_id"]
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write(
-        folder / STATUS_FILE, lambda p: p.write_text(json.dumps(record, indent=2, default=str))
-    )
+    record = RunRecord.failed(spec, error)
+    record.write(Path(spec.out_dir))
     return record
 
 
-def _run_dask(
-    specs: list[dict[str, Any]], scheduler: str, on_done: Callable[[dict[str, Any]], None]
-) -> None:
+def _run_dask(specs: list[RunSpec], scheduler: str, on_done: Callable[[RunRecord], None]) -> None:
     from distributed import Client
     from distributed import as_completed as dask_completed
 
     with Client(scheduler) as client:
         futures = client.map(
-            execute_run, specs, pure=False, key=[f"run-{s['run']['run_id']}" for s in specs]
+            execute_run, specs, pure=False, key=[f"run-{s.run.run_id}" for s in specs]
         )
         for fut in dask_completed(futures):
             spec = specs[futures.index(fut)]

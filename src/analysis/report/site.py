@@ -13,6 +13,7 @@ from .. import config
 from .._io import (
     atomic_write,
 )
+from .records import RunRecord
 
 __all__ = [
     "INDEX_TITLE",
@@ -67,38 +68,36 @@ def _api_link(out_dir: Path) -> str:
     return f'<a href="{_e(href)}">API reference</a> of the package (<code>make docs</code>).'
 
 
-def write_index(
-    records: Sequence[dict[str, Any]], out_dir: Path, provenance: dict[str, Any]
-) -> Path:
+def write_index(records: Sequence[RunRecord], out_dir: Path, provenance: dict[str, Any]) -> Path:
     """Write ``index.html`` (atomically): one row per run, every data value escaped."""
     rows = []
     for r in records:
-        run = r["run"]
-        link = f"runs/{run['run_id']}/report.html"
+        run = r.run
+        link = f"runs/{run.run_id}/report.html"
         has_page = (Path(out_dir) / link).is_file()
-        title = f"<a href='{_e(link)}'>{_e(run['title'])}</a>" if has_page else _e(run["title"])
-        state = "cached" if r.get("cached") else r["status"]
-        css = "failed" if r["status"] != "ok" else ("cached" if r.get("cached") else "ok")
+        title = f"<a href='{_e(link)}'>{_e(run.title)}</a>" if has_page else _e(run.title)
+        state = "cached" if r.cached else r.status
+        css = "failed" if not r.ok else ("cached" if r.cached else "ok")
         status = f"<span class='{css}'>{_e(state)}</span>"
-        if r["status"] != "ok":
-            status += f"<div class='err'>{_e(r.get('error', ''))}</div>"
-        params = ", ".join(f"{k}={v}" for k, v in run["parameters"].items()) or "—"
-        prov = r.get("provenance", {})
+        if not r.ok:
+            status += f"<div class='err'>{_e(r.error)}</div>"
+        params = ", ".join(f"{k}={v}" for k, v in run.parameters.items()) or "—"
+        prov = r.provenance
         prov_text = (
             f"commit {prov.get('git_commit', '?')} · v{prov.get('package_version', '?')} · "
             f"data {prov.get('data_hash', '?')}"
         )
         rows.append(
             "<tr>"
-            f"<td>{title}<div><code>{_e(run['notebook'])}</code></div></td>"
+            f"<td>{title}<div><code>{_e(run.notebook)}</code></div></td>"
             f"<td>{_e(params)}</td><td>{status}</td>"
-            f"<td>{_headline_items(r.get('headlines') or {})}</td>"
-            f"<td>{r.get('duration_s', 0):.1f} s</td>"
+            f"<td>{_headline_items(r.headlines)}</td>"
+            f"<td>{r.duration_s:.1f} s</td>"
             f"<td><code>{_e(prov_text)}</code>"
-            f"<div><code>{_e(r.get('finished', ''))}</code></div></td>"
+            f"<div><code>{_e(r.finished)}</code></div></td>"
             "</tr>"
         )
-    n_ok = sum(r["status"] == "ok" for r in records)
+    n_ok = sum(r.ok for r in records)
     generated = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     head = (
         '<html lang="en"><head><meta charset="utf-8">'

@@ -60,7 +60,8 @@ def test_the_report_index_links_the_api_reference(tmp_path, monkeypatch):
     out.mkdir()
     page = site.write_index([], out, {}).read_text()
     assert "run <code>make docs</code>" in page and "API reference</a>" not in page
+    assert (out / "assets" / "site.css").is_file()  # the index's stylesheet beside it
     (tmp_path / "docs" / "api").mkdir(parents=True)
     (tmp_path / "docs" / "api" / "index.html").write_text("<html></html>")
     page = site.write_index([], out, {}).read_text()
-    assert '<a href="../docs/api/index.html">API reference</a>' in page
+    assert 'href="../docs/api/index.html">API reference</a>' in page

@@ -98,7 +98,7 @@ def test_a_failing_run_is_isolated_and_kept_and_the_rest_finish(batch):
         "label": "x",
     }
     page = result.index.read_text()
-    assert "ValueError: planted failure for the test" in page and "class='failed'" in page
+    assert "ValueError: planted failure for the test" in page and 'class="failed"' in page
 
 
 def test_unchanged_runs_are_cached_and_changes_rerun(batch):
@@ -161,7 +161,7 @@ def test_runs_no_longer_in_the_batch_are_removed(batch):
 def test_index_escapes_data_values_and_reports_are_offline(batch):
     result = _run(batch)
     page = result.index.read_text()
-    assert HOSTILE not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert HOSTILE not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     html = (batch["out"] / "runs" / "ok-five" / "report.html").read_text()
     assert "value is 5" in html
     assert "<script" not in html and not re.search(r"(?:src|href)=\"https?://", html)

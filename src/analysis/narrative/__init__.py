@@ -24,13 +24,17 @@ from .choose import (
     no_series_note,
     overview_tables,
     primary_series,
+    series_sources,
     sources_table,
 )
-from .files import load, save_headlines
+from .files import load, reference_source, save_headlines
 from .words import (
+    LABEL_WORDS,
     granger_sentence,
     impact_sentence,
+    label_counts_by,
     label_summary,
+    labels_verdict,
     link,
     md,
     not_enough,
@@ -44,6 +48,7 @@ from .words import (
 )
 
 __all__ = [
+    "LABEL_WORDS",
     "busiest_pair",
     "case_header",
     "case_panels",
@@ -54,7 +59,9 @@ __all__ = [
     "granger_sentence",
     "impact_sentence",
     "key_event",
+    "label_counts_by",
     "label_summary",
+    "labels_verdict",
     "link",
     "load",
     "main_series",
@@ -67,7 +74,9 @@ __all__ = [
     "placebo_counts",
     "primary_series",
     "ratio_verdict",
+    "reference_source",
     "save_headlines",
+    "series_sources",
     "sources_table",
     "stacked_sentence",
     "time_to_charge_sentence",

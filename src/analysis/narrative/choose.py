@@ -32,6 +32,7 @@ __all__ = [
     "no_series_note",
     "overview_tables",
     "primary_series",
+    "series_sources",
     "sources_table",
 ]
 
@@ -330,3 +331,34 @@ def busiest_pair(study: Study) -> tuple[str, str, pd.DataFrame]:
         "date"
     )
     return case_id, campaign_id, pair
+
+
+def series_sources(
+    study: Study,
+    campaign_ids: list[str] | None = None,
+    *,
+    case_ids: list[str] | None = None,
+) -> list[dict[str, str]]:
+    """Where each series a page uses comes from, for its "data sources" footer.
+
+    The series are ``campaign_ids``, else those linked to ``case_ids``, else every series
+    of the study. Each entry has ``campaign_id``, ``label``, ``source`` (the citation in
+    ``campaigns``), ``license`` and ``source_url`` (empty when not recorded).
+    """
+    if campaign_ids is None and case_ids is not None:
+        links = study.case_campaigns()
+        campaign_ids = list(
+            dict.fromkeys(links.loc[links["case_id"].isin(case_ids), "campaign_id"])
+        )
+    rows = study.campaigns
+    if campaign_ids is not None:
+        rows = rows.set_index("campaign_id").reindex(campaign_ids).reset_index()
+    out = []
+    for rec in rows.to_dict("records"):
+        out.append(
+            {
+                key: "" if pd.isna(rec.get(key)) else str(rec.get(key))
+                for key in ("campaign_id", "label", "source", "license", "source_url")
+            }
+        )
+    return out

@@ -20,6 +20,7 @@ from ..study import Study
 
 __all__ = [
     "load",
+    "reference_source",
     "save_headlines",
 ]
 
@@ -58,3 +59,24 @@ def save_headlines(path: str | Path, **numbers: object) -> None:
         return
     data = _jsonable(numbers)
     atomic_write(Path(path), lambda p: p.write_text(json.dumps(data, indent=2, ensure_ascii=False)))
+
+
+def reference_source(name: str) -> list[dict[str, str]]:
+    """A published source of the manifest (``data/raw/sources.toml``) for a page footer:
+    ``label`` (its title), ``source`` (its citation), ``license`` and ``source_url``
+    (its repository). Empty when the manifest does not list it."""
+    import tomllib
+
+    try:
+        entry = tomllib.loads(config.MANIFEST_FILE.read_text(encoding="utf-8"))["sources"][name]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return []
+    return [
+        {
+            "campaign_id": "",
+            "label": str(entry.get("title", name)),
+            "source": str(entry.get("citation", "")),
+            "license": str(entry.get("license", "")),
+            "source_url": str(entry.get("repository", "")),
+        }
+    ]

@@ -18,9 +18,12 @@ if TYPE_CHECKING:  # its.py imports statsmodels; notebooks without an ITS need n
     from ..results import ModelResult
 
 __all__ = [
+    "LABEL_WORDS",
     "granger_sentence",
     "impact_sentence",
+    "label_counts_by",
     "label_summary",
+    "labels_verdict",
     "link",
     "md",
     "not_enough",
@@ -350,3 +353,47 @@ def time_to_charge_sentence(panel: pd.DataFrame, cox_fit: ModelResult, horizon_d
         f"equal to R's survival. With {n_events} events, treat it as a description, not an "
         "estimate that would survive a new case."
     )
+
+
+#: What each timing label says, in words a reader can quote.
+LABEL_WORDS: dict[str, str] = {
+    "preceded": "attention rose before the event",
+    "followed": "attention rose only on the day or after",
+    "both": "attention rose before and rose again after",
+    "neither": "no rise around the event",
+    "insufficient data": "too few observed days to tell",
+}
+
+
+def labels_verdict(counts: dict[str, int]) -> str:
+    """A case's legal events by label, in one sentence (the preferred row of each event).
+
+    ``counts`` maps labels to numbers of events, as ``value_counts().to_dict()`` gives.
+    """
+    total = int(sum(counts.values()))
+    if total == 0:
+        return "No legal event of this case could be labelled."
+    order = [k for k in LABEL_WORDS if counts.get(k)]
+    if total == 1:
+        return f"One legal event: {order[0]} ({LABEL_WORDS[order[0]]})."
+    parts = ", ".join(f"{int(counts[k])} {k}" for k in order)
+    top = max(counts[k] for k in order)
+    leaders = [k for k in order if counts[k] == top]
+    tail = (
+        f"Most often, {LABEL_WORDS[leaders[0]]}."
+        if len(leaders) == 1
+        else "No single pattern dominates."
+    )
+    return f"Of {total} legal events: {parts}. {tail}"
+
+
+def label_counts_by(timing: pd.DataFrame, column: str) -> dict[str, dict[str, int]]:
+    """Numbers of events per label within each value of ``column`` (preferred rows)."""
+    rows = timing[timing["preferred"]] if "preferred" in timing else timing
+    if rows.empty:
+        return {}
+    table = rows.groupby(column)["label"].value_counts().unstack(fill_value=0)
+    return {
+        str(k): {str(label): int(n) for label, n in v.items() if n}
+        for k, v in table.to_dict("index").items()
+    }

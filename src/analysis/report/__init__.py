@@ -29,8 +29,9 @@ back), :mod:`.cache` (keys), :mod:`.execute` (one run, workers, Dask), :mod:`.fo
 
 from .batch import BatchResult, run_batch
 from .cache import cache_key, code_hash, git_commit, hash_files
-from .execute import INLINE_BACKEND, BatchTerminated, execute_run, render_html
+from .execute import INLINE_BACKEND, BatchTerminated, execute_run
 from .folders import claim_reports, looks_like_reports, remove_leftovers, remove_stale_runs
+from .pages import render_html, write_pages
 from .records import RunRecord, RunSpec
 from .runs import (
     RESERVED,
@@ -77,4 +78,5 @@ __all__ = [
     "run_batch",
     "validate_parameters",
     "write_index",
+    "write_pages",
 ]

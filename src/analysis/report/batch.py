@@ -17,6 +17,7 @@ from ..study import Study
 from .cache import _cached, _previous, cache_key, code_hash, git_commit, hash_files
 from .execute import _run_dask, _run_local, _sigterm_interrupts
 from .folders import claim_reports, remove_leftovers, remove_stale_runs
+from .pages import write_pages
 from .records import RunRecord, RunSpec
 from .runs import Run, load_runs, notebook_parameters
 from .site import write_index
@@ -158,6 +159,7 @@ def run_batch(
         finally:
             bar.close()
             ordered = [records[r.run_id] for r in runs if r.run_id in records]
+            write_pages(ordered, out_dir, provenance)
             index = write_index(ordered, out_dir, provenance)
     return BatchResult(ordered, index, time.perf_counter() - t0, counts)
 

@@ -83,7 +83,7 @@ def _cached(run: Run, out_dir: Path, key: str) -> RunRecord | None:
     record = _previous(run, out_dir)
     if record is None or not record.ok or record.key != key:
         return None
-    if (run.folder(out_dir) / "report.html").is_file():
+    if (run.folder(out_dir) / "content.html").is_file():
         return dataclasses.replace(record, cached=True)
     return None
 

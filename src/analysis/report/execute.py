@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import re
 import signal
 import sys
 import time
@@ -20,45 +18,14 @@ from typing import Any
 from .._io import (
     atomic_write,
 )
+from .pages import CONTENT_FILE, render_fragment
 from .records import RunRecord, RunSpec
 
 __all__ = [
     "INLINE_BACKEND",
     "BatchTerminated",
     "execute_run",
-    "render_html",
 ]
-
-
-@functools.cache
-def _exporter(show_code: bool) -> Any:
-    """One nbconvert HTML exporter per worker process (loading its templates is slow)."""
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="lab")
-    exporter.exclude_input = not show_code
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    exporter.embed_images = True
-    return exporter
-
-
-def render_html(notebook_path: Path, show_code: bool = False) -> str:
-    """Self-contained HTML of an executed notebook (no script or style from the web)."""
-    import nbformat
-
-    body, _ = _exporter(show_code).from_notebook_node(nbformat.read(notebook_path, as_version=4))
-    # nbconvert links require.js and MathJax from a CDN: drop them so reports read offline.
-    body = re.sub(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", "", body)
-    body = re.sub(r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*>", "", body)
-    # ... and inline scripts that import from the web (mermaid) or only configure MathJax.
-    body = re.sub(
-        r"<script[^>]*>(?:(?!</script>).)*?(?:https?://|MathJax)(?:(?!</script>).)*</script>",
-        "",
-        body,
-        flags=re.S,
-    )
-    return body
 
 
 @contextmanager
@@ -126,8 +93,11 @@ def execute_run(spec: RunSpec) -> RunRecord:
     if tmp_nb.exists():
         os.replace(tmp_nb, nb_out)
         try:
-            page = render_html(nb_out, spec.show_code)
-            atomic_write(folder / "report.html", lambda p: p.write_text(page, encoding="utf-8"))
+            fragment, stderr = render_fragment(nb_out, spec.show_code)
+            atomic_write(folder / CONTENT_FILE, lambda p: p.write_text(fragment, encoding="utf-8"))
+            if stderr:  # warnings are for developers: the run's log, not the page
+                with open(folder / "kernel.log", "a", encoding="utf-8") as log:
+                    log.write(stderr)
         except Exception:  # a notebook that cannot be rendered is a failed run
             status, error = (
                 "failed",

@@ -16,6 +16,7 @@ from .._io import (
     write_marker,
 )
 from ..errors import OutputError
+from .pages import ASSETS
 from .runs import RUN_FILES, STATUS_FILE, Run
 from .site import INDEX_TITLE
 
@@ -47,6 +48,7 @@ def remove_leftovers(out_dir: Path, run_ids: Iterable[str] = ()) -> list[Path]:
         found += [
             p for p in (folder / ".partial.ipynb", folder / ".results.json.partial") if p.is_file()
         ]
+    found += temp_names(out_dir / ASSETS, ["site.css"])
     for path in found:
         path.unlink(missing_ok=True)
     return found
@@ -77,15 +79,21 @@ def looks_like_reports(folder: Path) -> bool:
     """Whether an unmarked folder holds only what an earlier batch wrote.
 
     True only for the project's own ``reports/`` holding an ``index.html`` this project
-    wrote (its title) and ``runs/`` whose every entry is a run folder with a
-    ``status.json`` (reports written before folders carried the project's marker).
+    wrote (its title), ``runs/`` whose every entry is a run folder with a
+    ``status.json``, and at most the stylesheet ``assets/site.css`` (reports written
+    before folders carried the project's marker).
     """
     folder = Path(folder)
     if folder.resolve() != config.REPORTS_DIR.resolve():
         return False  # only the project's own reports/ predates the marker
     temps = {p.name for p in temp_names(folder, ["index.html"])}
     names = {p.name for p in foreign_entries(folder)} - temps
-    if not names <= {"index.html", "runs"} or "index.html" not in names:
+    if not names <= {"index.html", "runs", ASSETS} or "index.html" not in names:
+        return False
+    assets = folder / ASSETS
+    if assets.exists() and not (
+        assets.is_dir() and {p.name for p in assets.iterdir()} <= {"site.css"}
+    ):
         return False
     try:
         page = (folder / "index.html").read_text(encoding="utf-8", errors="replace")[:4000]

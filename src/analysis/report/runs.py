@@ -37,7 +37,14 @@ RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 RESERVED = {"results_path", "data_dir"}
 
 STATUS_FILE = "status.json"
-RUN_FILES = ("report.html", STATUS_FILE, "results.json", "notebook.ipynb", "kernel.log")
+RUN_FILES = (
+    "report.html",
+    "content.html",
+    STATUS_FILE,
+    "results.json",
+    "notebook.ipynb",
+    "kernel.log",
+)
 
 
 class ReportConfigError(ValueError):

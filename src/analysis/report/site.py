@@ -1,8 +1,13 @@
-"""The index page of a report folder (data values escaped)."""
+"""The findings front page of a report folder (``index.html``), rendered by jinja2.
+
+What the study found comes first: the case studies' labels summed (how many legal
+events attention preceded, followed, both or neither), by event type and by category,
+with the caveat that matters; then every run in a table a reader can filter and sort,
+each with a plain-language verdict. Data values are escaped by the template engine.
+"""
 
 from __future__ import annotations
 
-import html
 import os
 import time
 from collections.abc import Sequence
@@ -10,126 +15,146 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
-from .._io import (
-    atomic_write,
-)
+from .._io import atomic_write
+from .pages import templates, write_assets
 from .records import RunRecord
 
 __all__ = [
     "INDEX_TITLE",
+    "KINDS",
     "write_index",
 ]
 
+#: The index page's title (also how an unmarked, older report folder is recognised).
 INDEX_TITLE = "<title>Pressure &amp; Precedent — reports</title>"
 
+#: What each notebook is, in the reports table.
+KINDS: dict[str, str] = {
+    "00_data_overview": "Data",
+    "01_explore": "Exploration",
+    "10_case_study": "Case study",
+    "20_event_study": "Event study",
+    "30_lead_lag": "Lead and lag",
+    "40_outcomes": "Outcomes",
+    "41_kelley_simmons_replication": "Replication",
+}
 
-_CSS = "\n".join(
-    [
-        "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;",
-        "  margin:2rem;color:#222;",
-        "  max-width:90rem}",
-        "h1{font-size:1.6rem;margin-bottom:.2rem} p.lead{color:#555;margin-top:0}",
-        "table{border-collapse:collapse;width:100%;font-size:.9rem}",
-        "th,td{border-bottom:1px solid #ddd;padding:.4rem .5rem;",
-        "  text-align:left;vertical-align:top}",
-        "th{background:#f4f4f4;position:sticky;top:0}",
-        ".ok{color:#1b7837;font-weight:600} .failed{color:#b2182b;font-weight:600}",
-        ".cached{color:#555}",
-        "code{font-size:.8rem;background:#f6f6f6;padding:0 .2rem;border-radius:3px}",
-        "ul.h{margin:0;padding-left:1rem} .err{color:#b2182b;font-size:.8rem}",
-        "footer{margin-top:2rem;color:#666;font-size:.8rem}",
-    ]
-)
+_LABELS = ("preceded", "followed", "both", "neither", "insufficient data")
+_CSS_KEY = {"insufficient data": "insufficient"}
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _headline_items(headlines: dict[str, Any], limit: int = 6) -> str:
-    items = []
-    for k, v in list(headlines.items())[:limit]:
-        if v is None:
-            v = "—"
-        elif isinstance(v, float):
-            v = f"{v:,.4g}"
-        elif isinstance(v, dict):
-            v = ", ".join(f"{a}: {b}" for a, b in v.items())
-        items.append(f"<li>{_e(k)}: {_e(v)}</li>")
-    return f"<ul class='h'>{''.join(items)}</ul>" if items else ""
-
-
-def _api_link(out_dir: Path) -> str:
-    """A link to the API reference (``make docs``) relative to the index, or how to build it."""
+def _api_href(out_dir: Path) -> str:
+    """The API reference (``make docs``) relative to the index, or ``""`` when not built."""
     api = config.PROJ_ROOT / "docs" / "api" / "index.html"
     if not api.is_file():
-        return "API reference of the package: run <code>make docs</code>."
-    href = Path(os.path.relpath(api, Path(out_dir).resolve())).as_posix()
-    return f'<a href="{_e(href)}">API reference</a> of the package (<code>make docs</code>).'
+        return ""
+    return Path(os.path.relpath(api, Path(out_dir).resolve())).as_posix()
+
+
+def _bar(name: str, counts: dict[str, int]) -> dict[str, Any]:
+    total = sum(counts.values())
+    segments = [
+        {"key": _CSS_KEY.get(k, k), "pct": round(100 * counts.get(k, 0) / total, 2)}
+        for k in _LABELS
+        if counts.get(k)
+    ]
+    title = ", ".join(f"{counts[k]} {k}" for k in _LABELS if counts.get(k))
+    return {"name": name, "n": total, "segments": segments, "title": title}
+
+
+def findings(records: Sequence[RunRecord]) -> dict[str, Any]:
+    """The case studies' labels summed: tiles, a sentence, and bars by type and category."""
+    from ..narrative import LABEL_WORDS
+
+    totals = dict.fromkeys(_LABELS, 0)
+    by_type: dict[str, dict[str, int]] = {}
+    by_category: dict[str, dict[str, int]] = {}
+    cases = 0
+    for r in records:
+        if r.run.notebook != "10_case_study" or not r.ok:
+            continue
+        labels = r.headlines.get("labels") or {}
+        cases += 1
+        for label, n in labels.items():
+            if label in totals:
+                totals[label] += int(n)
+                cat = by_category.setdefault(str(r.headlines.get("category") or "other"), {})
+                cat[label] = cat.get(label, 0) + int(n)
+        for event_type, counts in (r.headlines.get("labels_by_type") or {}).items():
+            row = by_type.setdefault(str(event_type).replace("_", " "), {})
+            for label, n in counts.items():
+                row[label] = row.get(label, 0) + int(n)
+    total = sum(totals.values())
+    labelled = total - totals["insufficient data"]
+    sentence = (
+        f"Of {total} legal events in {cases} cases, {labelled} could be labelled: attention "
+        f"rose before {totals['preceded'] + totals['both']} of them (preceded or both), "
+        f"only on the day or after for {totals['followed']}, and not at all around "
+        f"{totals['neither']}. {totals['insufficient data']} had too few observed days."
+    )
+    groups = [
+        {
+            "name": name,
+            "rows": [
+                _bar(k, v) for k, v in sorted(table.items(), key=lambda kv: -sum(kv[1].values()))
+            ],
+        }
+        for name, table in (("event type", by_type), ("category", by_category))
+        if table
+    ]
+    tiles = [{"n": totals[k], "words": f"{k}: {LABEL_WORDS[k]}"} for k in _LABELS]
+    return {"total": total, "tiles": tiles, "sentence": sentence, "groups": groups}
+
+
+def _verdict(r: RunRecord) -> str:
+    if not r.ok:
+        return "No finding: the run failed."
+    given = r.headlines.get("verdict")
+    if isinstance(given, str) and given:
+        return given
+    if r.run.notebook == "10_case_study" and isinstance(r.headlines.get("labels"), dict):
+        from ..narrative import labels_verdict
+
+        return labels_verdict(r.headlines["labels"])
+    return "See the report."
 
 
 def write_index(records: Sequence[RunRecord], out_dir: Path, provenance: dict[str, Any]) -> Path:
-    """Write ``index.html`` (atomically): one row per run, every data value escaped."""
+    """Write ``index.html`` (atomically): the findings, then every run in a table."""
+    out_dir = Path(out_dir)
     rows = []
     for r in records:
-        run = r.run
-        link = f"runs/{run.run_id}/report.html"
-        has_page = (Path(out_dir) / link).is_file()
-        title = f"<a href='{_e(link)}'>{_e(run.title)}</a>" if has_page else _e(run.title)
-        state = "cached" if r.cached else r.status
-        css = "failed" if not r.ok else ("cached" if r.cached else "ok")
-        status = f"<span class='{css}'>{_e(state)}</span>"
-        if not r.ok:
-            status += f"<div class='err'>{_e(r.error)}</div>"
-        params = ", ".join(f"{k}={v}" for k, v in run.parameters.items()) or "—"
-        prov = r.provenance
-        prov_text = (
-            f"commit {prov.get('git_commit', '?')} · v{prov.get('package_version', '?')} · "
-            f"data {prov.get('data_hash', '?')}"
-        )
+        href = f"runs/{r.run_id}/report.html"
         rows.append(
-            "<tr>"
-            f"<td>{title}<div><code>{_e(run.notebook)}</code></div></td>"
-            f"<td>{_e(params)}</td><td>{status}</td>"
-            f"<td>{_headline_items(r.headlines)}</td>"
-            f"<td>{r.duration_s:.1f} s</td>"
-            f"<td><code>{_e(prov_text)}</code>"
-            f"<div><code>{_e(r.finished)}</code></div></td>"
-            "</tr>"
+            {
+                "verdict": _verdict(r),
+                "title": r.run.title,
+                "href": href if (out_dir / href).is_file() else "",
+                "kind": KINDS.get(r.run.notebook, r.run.notebook),
+                "state": "reused" if r.cached else ("done" if r.ok else "failed"),
+                "css": "failed" if not r.ok else ("cached" if r.cached else "ok"),
+                "error": "" if r.ok else r.error,
+                "duration": float(r.duration_s),
+            }
         )
-    n_ok = sum(r.ok for r in records)
-    generated = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    head = (
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"{INDEX_TITLE}<style>{_CSS}</style></head>"
+    page = (
+        templates()
+        .get_template("index.html.j2")
+        .render(
+            findings=findings(records),
+            legend=[(_CSS_KEY.get(k, k), k) for k in _LABELS],
+            n_case_studies=sum(r.run.notebook == "10_case_study" for r in records),
+            rows=rows,
+            kinds=sorted({row["kind"] for row in rows}),
+            n_ok=sum(r.ok for r in records),
+            n_cached=sum(r.cached for r in records),
+            generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            commit=str(provenance.get("git_commit") or "?"),
+            version=str(provenance.get("package_version") or "?"),
+            data_hash=str(provenance.get("data_hash") or "?"),
+            code_hash=str(provenance.get("code_hash") or "?"),
+            api=_api_href(out_dir),
+        )
     )
-    footer = (
-        f"<footer>Generated {_e(generated)} · commit {_e(provenance.get('git_commit'))} · "
-        f"package {_e(provenance.get('package_version'))} · "
-        f"data hash {_e(provenance.get('data_hash'))} · "
-        f"code hash {_e(provenance.get('code_hash'))}. Timing is not proof of cause. "
-        f"{_api_link(Path(out_dir))}</footer>"
-    )
-    header_cells = "".join(
-        f"<th>{h}</th>"
-        for h in ("Report", "Parameters", "Status", "Headline numbers", "Duration", "Provenance")
-    )
-    page = f"""<!DOCTYPE html>
-{head}
-<body>
-<h1>Pressure &amp; Precedent — reports</h1>
-<p class="lead">Did online pressure come before a legal change, or after it?
-{n_ok} of {len(records)} runs succeeded. Each row links to its report; numbers are the run's
-headline results.</p>
-<table>
-<thead><tr>{header_cells}</tr></thead>
-<tbody>
-{"".join(rows)}
-</tbody></table>
-{footer}
-</body></html>
-"""
-    return atomic_write(
-        Path(out_dir) / "index.html", lambda p: p.write_text(page, encoding="utf-8")
-    )
+    write_assets(out_dir)
+    return atomic_write(out_dir / "index.html", lambda p: p.write_text(page, encoding="utf-8"))

@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export MPLBACKEND ?= Agg
 
-.PHONY: help setup data prepare validate reports bench test test-fast lint format kernel docs clean
+.PHONY: help setup data prepare validate reports screenshots bench test test-fast lint format kernel docs clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,6 +35,9 @@ validate: $(STAMP) ## Validate data/processed (or DATA=folder) and print its cov
 reports: prepare ## Run the main job: every notebook on the real data -> reports/index.html
 	$(PY) -m analysis validate > /dev/null
 	$(PY) -m analysis report
+
+screenshots: $(STAMP) ## Check every report page in headless Chromium (1280 and 414 px) -> reports/screenshots/
+	$(PY) -m analysis check-pages
 
 bench: prepare ## Time the main job and hot paths against their baselines -> benchmarks/results.md
 	$(PY) benchmarks/run.py $(BENCH_ARGS)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from ..errors import DataError, OutputError
 from .args import EXIT_DATA_ERROR
 from .commands import (
+    cmd_check_pages,
     cmd_data,
     cmd_fetch,
     cmd_ingest,
@@ -26,6 +27,7 @@ from .parser import build_parser
 __all__ = [
     "EXIT_DATA_ERROR",
     "build_parser",
+    "cmd_check_pages",
     "cmd_data",
     "cmd_fetch",
     "cmd_ingest",

@@ -17,6 +17,7 @@ from .args import (
 )
 
 __all__ = [
+    "cmd_check_pages",
     "cmd_data",
     "cmd_fetch",
     "cmd_ingest",
@@ -354,3 +355,23 @@ def _fetch_cases(args: argparse.Namespace) -> int:
     )
     # a case asked for by name and left out is a failure too
     return 1 if done.failed or done.not_asked or (args.cases and skipped) else 0
+
+
+def cmd_check_pages(args: argparse.Namespace) -> int:
+    from ..report.browser import check_folder, find_chromium
+
+    out = Path(args.out)
+    if not (out / "index.html").is_file():
+        raise OutputError(f"--out: {out} has no index.html; run `python -m analysis report` first")
+    if find_chromium() is None:
+        raise OutputError("check-pages needs Chromium (Debian: apt-get install chromium)")
+    checks = check_folder(out, screenshots=not args.no_screenshots)
+    bad = 0
+    for c in checks:
+        for problem in c.problems():
+            bad += 1
+            print(f"{c.page} at {c.width} px: {problem}", file=sys.stderr)
+    pages = len({c.page for c in checks})
+    shots = "" if args.no_screenshots else f"; screenshots in {out / 'screenshots'}"
+    print(f"{pages} pages at {len(checks) // max(pages, 1)} widths: {bad} problems{shots}")
+    return 1 if bad else 0

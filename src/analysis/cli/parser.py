@@ -16,6 +16,7 @@ from .args import (
     _text,
 )
 from .commands import (
+    cmd_check_pages,
     cmd_data,
     cmd_fetch,
     cmd_ingest,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_ingest,
         _add_timing,
         _add_report,
+        _add_check_pages,
         _add_fetch,
     ):
         add(sub)
@@ -284,6 +286,27 @@ def _add_report(sub: Any) -> None:
     p.add_argument("--only", help="run only runs whose id contains this text")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_report)
+
+
+def _add_check_pages(sub: Any) -> None:
+    """The ``check-pages`` sub-command."""
+    p = sub.add_parser(
+        "check-pages",
+        help="open every report page in headless Chromium at 1280 and 414 px and check it",
+        description=(
+            "Lay out reports/index.html and every report page in headless Chromium at "
+            "desktop (1280 px) and phone (414 px) width; report pages without a real title, "
+            "a link back, a footer with commit and licences, pages that show warnings or "
+            "scroll sideways, and tables wider than the window; write a screenshot of each "
+            "into <out>/screenshots/ for review. Exits 1 if a page has a problem. Needs "
+            "Chromium (Debian: apt-get install chromium)."
+        ),
+    )
+    p.add_argument(
+        "--out", default=str(config.REPORTS_DIR), help="report folder (default: %(default)s)"
+    )
+    p.add_argument("--no-screenshots", action="store_true", help="measure only")
+    p.set_defaults(func=cmd_check_pages)
 
 
 def _add_fetch(sub: Any) -> None:

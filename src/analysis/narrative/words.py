@@ -30,6 +30,7 @@ __all__ = [
     "onset_sentence",
     "placebo_counts",
     "ratio_verdict",
+    "run_verdict",
     "stacked_sentence",
     "time_to_charge_sentence",
     "timing_sentence",
@@ -397,3 +398,107 @@ def label_counts_by(timing: pd.DataFrame, column: str) -> dict[str, dict[str, in
         str(k): {str(label): int(n) for label, n in v.items() if n}
         for k, v in table.to_dict("index").items()
     }
+
+
+def _p(x: object) -> str:
+    """A p-value as a reader quotes it."""
+    try:
+        value = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "p not computed"
+    if not math.isfinite(value):
+        return "p not computed"
+    return "p < 0.001" if value < 0.001 else f"p = {value:.2g}"
+
+
+def _rose(p_value: object, where: str) -> str:
+    try:
+        small = float(p_value) < 0.05  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        small = False
+    return (
+        f"a rise {where} ({_p(p_value)})"
+        if small
+        else f"no detectable rise {where} ({_p(p_value)})"
+    )
+
+
+def run_verdict(notebook: str, h: dict[str, Any]) -> str:
+    """One sentence a reader can quote for a report, from its headline numbers.
+
+    ``notebook`` names the report's kind (``10_case_study`` …); ``h`` is what the
+    notebook recorded with :func:`~analysis.narrative.save_headlines`. Every sentence
+    states its test and ends with the caveat that matters for it.
+    """
+    if isinstance(h.get("verdict"), str) and h["verdict"]:
+        return str(h["verdict"])
+    try:
+        return _VERDICTS[notebook](h)
+    except (KeyError, TypeError, ValueError):
+        return "See the report for its numbers."
+
+
+def _overview(h: dict[str, Any]) -> str:
+    return (
+        f"{h['cases']} cases, {h['legal_events']} legal events ({h['day_precision_events']} "
+        f"dated to the day) and {h['series']} activity series, {h['series_with_gaps']} of "
+        "them with unobserved stretches."
+    )
+
+
+def _event_study(h: dict[str, Any]) -> str:
+    words = str(h["event_type"]).replace("_", " ")
+    return (
+        f"Pooled over {h['n_cases']} cases: {_rose(h['pre_test_p_boot'], 'before a ' + words)} "
+        f"and {_rose(h['post_test_p_boot'], 'after it')} (wild cluster bootstrap). "
+        "A pooled average, not any one case."
+    )
+
+
+def _lead_lag(h: dict[str, Any]) -> str:
+    found = int(h["discoveries_activity_to_events"]) + int(h["discoveries_events_to_activity"])
+    text = (
+        f"{found} of {h['pairs']} case–series pairs show activity predicting legal events or "
+        f"the reverse at a {float(h['alpha']):.0%} false discovery rate (rotation p-values)."
+    )
+    if "event_rate_ratio" in h:
+        text += (
+            f" Legal events were {float(h['event_rate_ratio']):.1f}× as frequent after "
+            f"unusually high activity ({_p(h.get('event_rate_p'))}). Predictability, not cause."
+        )
+    return text
+
+
+def _outcomes(h: dict[str, Any]) -> str:
+    parts = []
+    if "logit_or_pre_pressure" in h:
+        parts.append(
+            f"odds ratio {float(h['logit_or_pre_pressure']):.2f} for a favourable event with "
+            f"pressure before it ({h['logit_n']} events)"
+        )
+    if "cox_hr" in h:
+        parts.append(
+            f"hazard ratio of a charge {float(h['cox_hr']):.2f} (95 % CI "
+            f"{float(h['cox_hr_low']):.2f}–{float(h['cox_hr_high']):.2f}) per unit of log "
+            f"{h['cox_series']} activity, from {h['cox_events']} charges"
+        )
+    if not parts:
+        return "Not enough data for the outcome models."
+    return "; ".join(parts).capitalize() + ". Few events: a description, not a forecast."
+
+
+def _replication(h: dict[str, Any]) -> str:
+    return (
+        f"{h['models_matched']} of {h['models']} published Cox models reproduced "
+        "(coefficients and robust errors)."
+    )
+
+
+_VERDICTS = {
+    "00_data_overview": _overview,
+    "10_case_study": lambda h: labels_verdict(h["labels"]),
+    "20_event_study": _event_study,
+    "30_lead_lag": _lead_lag,
+    "40_outcomes": _outcomes,
+    "41_kelley_simmons_replication": _replication,
+}

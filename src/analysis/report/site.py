@@ -78,7 +78,8 @@ def findings(records: Sequence[RunRecord]) -> dict[str, Any]:
         for label, n in labels.items():
             if label in totals:
                 totals[label] += int(n)
-                cat = by_category.setdefault(str(r.headlines.get("category") or "other"), {})
+                category = str(r.headlines.get("category") or "other").replace("_", " ")
+                cat = by_category.setdefault(category, {})
                 cat[label] = cat.get(label, 0) + int(n)
         for event_type, counts in (r.headlines.get("labels_by_type") or {}).items():
             row = by_type.setdefault(str(event_type).replace("_", " "), {})
@@ -87,7 +88,8 @@ def findings(records: Sequence[RunRecord]) -> dict[str, Any]:
     total = sum(totals.values())
     labelled = total - totals["insufficient data"]
     sentence = (
-        f"Of {total} legal events in {cases} cases, {labelled} could be labelled: attention "
+        f"Of {total} dated events in {cases} cases (legal events, and the incidents that began "
+        f"the cases), {labelled} could be labelled: attention "
         f"rose before {totals['preceded'] + totals['both']} of them (preceded or both), "
         f"only on the day or after for {totals['followed']}, and not at all around "
         f"{totals['neither']}. {totals['insufficient data']} had too few observed days."
@@ -109,14 +111,9 @@ def findings(records: Sequence[RunRecord]) -> dict[str, Any]:
 def _verdict(r: RunRecord) -> str:
     if not r.ok:
         return "No finding: the run failed."
-    given = r.headlines.get("verdict")
-    if isinstance(given, str) and given:
-        return given
-    if r.run.notebook == "10_case_study" and isinstance(r.headlines.get("labels"), dict):
-        from ..narrative import labels_verdict
+    from ..narrative import run_verdict
 
-        return labels_verdict(r.headlines["labels"])
-    return "See the report."
+    return run_verdict(r.run.notebook, r.headlines)
 
 
 def write_index(records: Sequence[RunRecord], out_dir: Path, provenance: dict[str, Any]) -> Path:

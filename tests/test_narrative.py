@@ -216,3 +216,25 @@ def test_main_series_and_not_enough(minimal_dir):
     assert narrative.main_series(study) == "free_ana"
     text = narrative.not_enough("the model", InsufficientData("1 case; *two* needed"))
     assert text.startswith("**Not enough data for the model:** 1 case; \\*two\\* needed.")
+
+
+def test_tables_read_like_prose_numbers():
+    """One dictionary names every column; numbers are written by kind; no index."""
+    import pandas as pd
+
+    from analysis.columns import format_value, label_of
+    from analysis.narrative import readable
+
+    assert format_value("p_value", 0.0002) == "< 0.001" and format_value("p_value", 0.04) == "0.040"
+    assert format_value("n_placebo", 3265.0) == "3,265"  # a count, not 3265.000
+    assert format_value("hazard_ratio", 1.149) == "1.15×"
+    assert format_value("stability_boot", 0.75) == "75%"
+    assert format_value("pct_observed", 99.97) == "99.9%"  # never 100.0 when it is not
+    assert format_value("estimate", float("nan")) == ""  # never a raw nan
+    assert label_of("lr_pre_base_p") == "Rise before: p" and label_of("odd_name") == "odd name"
+    frame = pd.DataFrame(
+        {"event_id": ["a:<b>"], "verdict": ["preceded"], "p_value": [0.5]}, index=[7]
+    )
+    html = readable(frame).to_html()
+    assert html.index("Verdict") < html.index("Event")  # the verdict column first
+    assert "&lt;b&gt;" in html and ">7<" not in html  # escaped; no index

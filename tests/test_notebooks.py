@@ -54,7 +54,9 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell(path):
 
 
 def test_00_data_overview(sim_dir, tmp_path):
-    assert _execute("00_data_overview", tmp_path, data_dir=str(sim_dir)) == {
+    out = _execute("00_data_overview", tmp_path, data_dir=str(sim_dir))
+    assert [s["campaign_id"] for s in out.pop("sources")] == [f"case_{i:05d}" for i in range(12)]
+    assert out == {
         "cases": 12,
         "legal_events": 24,
         "day_precision_events": 24,
@@ -159,6 +161,8 @@ def test_41_kelley_simmons_replication(raw_dir, tmp_path):
         tmp_path,
         reference_dir=str(raw_dir / "reference" / "kelley_simmons_2015"),
     )
+    (source,) = out.pop("sources")  # the page names the published data and its licence
+    assert source["license"] == "MIT" and "Kelley" in source["source"]
     assert out == {
         "models_matched": 8,
         "models": 8,

@@ -34,8 +34,60 @@ def test_series_with_events_marks_every_event_and_keeps_gaps():
     assert np.isnan(ydata[20:25]).all()  # a gap is drawn as a break, not as zero
     vlines = {pd.Timestamp(line.get_xdata()[0]).date() for line in ax.get_lines()[1:]}
     assert {pd.Timestamp("2024-01-10").date(), pd.Timestamp("2024-02-01").date()} <= vlines
-    assert [t.get_text() for t in ax.texts] == ["arrest", "release"]
+    assert [t.get_text() for t in ax.texts] == ["1", "2"]  # numbered tags ...
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "1  10 Jan 2024  arrest" in legend and "2  1 Feb 2024  release" in legend  # ... a key
     assert ax.patches  # the onset band
+
+
+def test_event_tags_never_overlap_however_close_the_events():
+    """Floyd's five events in ten days piled into one unreadable stack before: each tag now
+    has its own place, and the legend stays outside the data."""
+    import matplotlib.pyplot as plt
+
+    days = pd.date_range("2020-01-01", periods=400)
+    series = pd.Series(np.exp(np.linspace(3, 9, 400)), index=days, name="x")
+    dates = pd.to_datetime(["2020-05-25", "2020-05-26", "2020-05-26", "2020-05-29", "2020-06-03"])
+    events = pd.DataFrame(
+        {
+            "date": dates,
+            "event_type": ["incident", "a", "b", "charge", "charge"],
+            "direction": "neutral",
+        }
+    )
+    ax = plots.series_with_events(series, events)
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert len(boxes) == 5
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b)
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert legend.x0 >= ax.get_window_extent(renderer).x1  # beside the plot, not on it
+    assert ax.get_yscale() == "log" and ax.get_ylim()[0] > 10  # fitted: no empty decades
+    plt.close(fig)
+
+
+def test_relative_days_read_like_prose():
+    from analysis.narrative import relative_days
+
+    assert relative_days(-28, "the first legal event") == "28 days before the first legal event"
+    assert relative_days(1, "the verdict") == "1 day after the verdict"
+    assert relative_days(0, "the arrest") == "on the day of the arrest"
+
+
+def test_the_site_colours_labels_as_the_figures_do():
+    import re
+    from pathlib import Path
+
+    import analysis.report
+
+    css = (Path(analysis.report.__file__).parent / "templates" / "site.css").read_text()
+    for label, colour in plots.LABEL_COLOURS.items():
+        key = "insufficient" if label == "insufficient data" else label
+        assert re.search(rf"\.seg\.{key} {{ background: {colour}; }}", css), label
 
 
 def test_event_time_curves_draw_a_band_per_group():

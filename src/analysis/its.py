@@ -360,6 +360,11 @@ def _pointwise(y_post: pd.Series, paths: np.ndarray, level: float) -> pd.DataFra
     # point and interval from the same draws: medians and quantiles of the paths
     predicted = np.median(paths, axis=1)
     low, high = np.quantile(paths, [alpha, 1 - alpha], axis=1)
+    # the running total of the effect over observed days, from the same paths (the
+    # interval of a sum is not the sum of the days' intervals)
+    seen = ~np.isnan(observed)
+    running = np.cumsum(np.where(seen[:, None], observed[:, None] - paths, 0.0), axis=0)
+    cum_low, cum_mid, cum_high = np.quantile(running, [alpha, 0.5, 1 - alpha], axis=1)
     return pd.DataFrame(
         {
             "date": y_post.index,
@@ -370,6 +375,9 @@ def _pointwise(y_post: pd.Series, paths: np.ndarray, level: float) -> pd.DataFra
             "effect": observed - predicted,
             "effect_low": observed - high,
             "effect_high": observed - low,
+            "cum_effect": cum_mid,
+            "cum_low": cum_low,
+            "cum_high": cum_high,
         }
     )
 

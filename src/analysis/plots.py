@@ -24,8 +24,10 @@ __all__ = [
     "cross_correlation",
     "event_time_curves",
     "label_counts",
+    "mark_events",
     "plain",
     "ratios",
+    "report_style",
     "series_panels",
     "series_with_events",
     "timeline",
@@ -41,6 +43,18 @@ LABEL_COLOURS = {
 }
 
 
+def report_style() -> None:
+    """Figures as the reports show them: SVG (sharp at any zoom, text stays text) in
+    notebooks and their HTML, and fonts a little smaller than matplotlib's default."""
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("svg")
+    except ImportError:  # outside Jupyter: nothing to set
+        pass
+    plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "figure.dpi": 100})
+
+
 def plain(text: object) -> str:
     """``text`` as literal characters: a ``$`` in a title or label from the data (a case
     name such as "Cost $5 and $\\frac{x") is drawn as is, never parsed as mathtext."""
@@ -53,15 +67,86 @@ def _ax(ax: Axes | None, size: tuple[float, float] = (10, 4)) -> Axes:
     return ax
 
 
-def _date_axes(ax: Axes, unit: str, title: str, log: bool = True) -> None:
-    """Counts (log scale by default, zero allowed) against calendar days, with the unit."""
-    if log:
-        ax.set_yscale("symlog", linthresh=1)
-    ax.set_ylim(bottom=0)
+def _fit_scale(ax: Axes, values: np.ndarray | None, log: bool) -> None:
+    """A y scale fitted to the data: log from just under the smallest positive value;
+    symlog (linear near zero) only when some days are 0, so the data fill the axis."""
+    v = np.asarray(values if values is not None else [], dtype=float)
+    v = v[np.isfinite(v)]
+    positive = v[v > 0]
+    if not log or len(positive) == 0:
+        ax.set_ylim(bottom=0)
+        return
+    low = float(np.quantile(positive, 0.01))
+    if (v == 0).any():
+        ax.set_yscale("symlog", linthresh=max(low, 1e-9), linscale=0.3)
+        ax.set_ylim(bottom=0)
+    else:
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=low / 1.5, top=float(positive.max()) * 1.5)
+
+
+def _date_axes(
+    ax: Axes, unit: str, title: str, log: bool = True, values: np.ndarray | None = None
+) -> None:
+    """Counts (a log scale fitted to ``values`` by default) against calendar days."""
+    _fit_scale(ax, values, log)
     ax.set_xlabel("date (UTC day)")
     ax.set_ylabel(plain(unit) + (" (log scale)" if log else ""))
-    ax.set_title(plain(title))
+    ax.set_title(plain(title), pad=8)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+
+
+def _lanes(positions: list[float], gap: float) -> list[int]:
+    """A lane for each marker (positions sorted, as axes fractions) so that markers in one
+    lane are at least ``gap`` apart: labels never overlap."""
+    last: list[float] = []
+    lanes = []
+    for x in positions:
+        for lane, previous in enumerate(last):
+            if x - previous >= gap:
+                last[lane] = x
+                lanes.append(lane)
+                break
+        else:
+            last.append(x)
+            lanes.append(len(last) - 1)
+    return lanes
+
+
+def mark_events(ax: Axes, events: pd.DataFrame) -> list[str]:
+    """Mark each legal event with a line and a numbered tag above the plot; return the key.
+
+    Tags are stacked in lanes so that none overlaps another, however close the events;
+    the key (``"1  25 May 2020  charge"``) says which event each number is. Line and tag
+    colours are the event's direction (:data:`DIRECTION_COLOURS`).
+    """
+    rows = events.sort_values("date").to_dict("records")
+    if not rows:
+        return []
+    lo, hi = ax.get_xlim()
+    span = (hi - lo) or 1.0
+    xs = [(mdates.date2num(pd.Timestamp(r["date"])) - lo) / span for r in rows]
+    lanes = _lanes(xs, gap=0.028)
+    key = []
+    for i, (rec, x, lane) in enumerate(zip(rows, xs, lanes, strict=True), start=1):
+        colour = DIRECTION_COLOURS.get(rec.get("direction", "neutral"), "#4d4d4d")
+        ax.axvline(rec["date"], color=colour, lw=0.9, alpha=0.8)
+        ax.annotate(
+            str(i),
+            (x, 1.0),
+            xycoords="axes fraction",
+            xytext=(0, 3 + 11 * lane),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color="white",
+            bbox={"boxstyle": "circle,pad=0.2", "fc": colour, "ec": "none"},
+            annotation_clip=False,
+        )
+        when = pd.Timestamp(rec["date"]).strftime("%-d %b %Y")
+        key.append(f"{i}  {when}  {plain(str(rec['event_type']).replace('_', ' '))}")
+    return key
 
 
 def series_with_events(
@@ -89,22 +174,9 @@ def series_with_events(
     log : bool
         Log y scale (activity spans orders of magnitude).
     """
-    ax = _ax(ax)
-    ax.plot(series.index, series.to_numpy(dtype=float), color="#08519c", lw=1.2, label="activity")
-    top = np.nanmax(series.to_numpy(dtype=float)) if series.notna().any() else 1.0
-    for i, rec in enumerate(events.sort_values("date").to_dict("records")):
-        colour = DIRECTION_COLOURS.get(rec.get("direction", "neutral"), "#4d4d4d")
-        ax.axvline(rec["date"], color=colour, lw=1, ls="-", alpha=0.8)
-        y = top * (0.9 ** (i % 6)) if log else top * (1 - 0.08 * (i % 6))
-        ax.annotate(
-            str(rec["event_type"]).replace("_", " "),
-            (rec["date"], y),
-            rotation=90,
-            fontsize=7,
-            color=colour,
-            ha="right",
-            va="top",
-        )
+    ax = _ax(ax, (11, 4.2))
+    values = series.to_numpy(dtype=float)
+    ax.plot(series.index, values, color="#08519c", lw=1.2, label="activity")
     if onset is not None and onset[0] is not None and not pd.isna(onset[0]):
         ax.axvline(onset[0], color="black", ls="--", lw=1, label="campaign onset")
         if onset[1] is not None and not pd.isna(onset[1]):
@@ -115,11 +187,24 @@ def series_with_events(
                 alpha=0.25,
                 label="onset 95% band",
             )
-    _date_axes(ax, unit, title or f"{series.name}: daily activity with legal events", log)
-    handles = [Line2D([], [], color=c, lw=1) for c in DIRECTION_COLOURS.values()]
-    first = ax.legend(loc="upper left", fontsize=8)
-    ax.add_artist(first)
-    ax.legend(handles, [f"{d} event" for d in DIRECTION_COLOURS], loc="upper right", fontsize=8)
+    _date_axes(ax, unit, title or f"{series.name}: daily activity with legal events", log, values)
+    ax.set_xlim(series.index.min(), series.index.max())
+    key = mark_events(ax, events)
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], color=c, lw=1) for c in DIRECTION_COLOURS.values()]
+    labels += [f"{d} event" for d in DIRECTION_COLOURS]
+    if key:  # the numbered events, in the legend beside the plot (never over the data)
+        handles += [Line2D([], [], lw=0)] * (len(key) + 1)
+        labels += ["legal events:", *key]
+    ax.legend(
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=7.5,
+        frameon=False,
+        handlelength=1.5,
+    )
     return ax
 
 
@@ -188,12 +273,18 @@ def counterfactual(
     *,
     unit: str = "posts per day",
     title: str = "",
-    ax: Axes | None = None,
-) -> Axes:
-    """Observed activity against the forecast without the event (band = 95% interval)."""
-    ax = _ax(ax)
-    ax.plot(series.index, series.to_numpy(dtype=float), color="#08519c", lw=1.2, label="observed")
-    ax.plot(
+) -> list[Axes]:
+    """CausalImpact's three panels: observed against the forecast without the event, the
+    daily effect, and the running total of the effect, each with its 95 % interval.
+
+    ``pointwise`` is :attr:`analysis.its.ImpactResult.pointwise` (its ``cum_*`` columns
+    come from the same simulated paths, so the last day's band is the cumulative
+    interval the report quotes).
+    """
+    fig, axes = plt.subplots(3, 1, figsize=(10, 7), sharex=True, layout="constrained")
+    top, daily, total = axes
+    top.plot(series.index, series.to_numpy(dtype=float), color="#08519c", lw=1.2, label="observed")
+    top.plot(
         pointwise["date"],
         pointwise["predicted"],
         color="#d6604d",
@@ -201,7 +292,7 @@ def counterfactual(
         ls="--",
         label="forecast without the event",
     )
-    ax.fill_between(
+    top.fill_between(
         pointwise["date"],
         pointwise["pred_low"],
         pointwise["pred_high"],
@@ -209,11 +300,40 @@ def counterfactual(
         alpha=0.2,
         label="95% forecast interval",
     )
-    # matplotlib's date converter takes a Timestamp where its stub says float
-    ax.axvline(cast(float, event_date), color="black", lw=1, label="legal event")
-    _date_axes(ax, unit, title or "Activity after the event against its forecast")
-    ax.legend(fontsize=8)
-    return ax
+    top.set_ylim(bottom=0)
+    top.set_ylabel(plain(unit), fontsize=8)
+    top.set_title("observed and forecast", fontsize=9, loc="left")
+    daily.plot(pointwise["date"], pointwise["effect"], color="#2d004b", lw=1.2)
+    daily.fill_between(
+        pointwise["date"],
+        pointwise["effect_low"],
+        pointwise["effect_high"],
+        color="#2d004b",
+        alpha=0.15,
+    )
+    daily.set_ylabel("observed − forecast", fontsize=8)
+    daily.set_title("effect on each day", fontsize=9, loc="left")
+    if "cum_effect" in pointwise:
+        total.plot(pointwise["date"], pointwise["cum_effect"], color="#2d004b", lw=1.2)
+        total.fill_between(
+            pointwise["date"],
+            pointwise["cum_low"],
+            pointwise["cum_high"],
+            color="#2d004b",
+            alpha=0.15,
+        )
+    total.set_ylabel("running total", fontsize=8)
+    total.set_title("effect summed from the event day", fontsize=9, loc="left")
+    total.set_xlabel("date (UTC day)")
+    total.xaxis.set_major_formatter(mdates.ConciseDateFormatter(total.xaxis.get_major_locator()))
+    for ax in axes:
+        # matplotlib's date converter takes a Timestamp where its stub says float
+        ax.axvline(cast(float, event_date), color="black", lw=1)
+        if ax is not top:
+            ax.axhline(0, color="grey", lw=0.8, ls=":")
+    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.suptitle(plain(title) or "Activity after the event against its forecast")
+    return list(axes)
 
 
 def series_panels(
@@ -249,9 +369,7 @@ def series_panels(
         for rec in events.to_dict("records"):
             colour = DIRECTION_COLOURS.get(rec.get("direction", "neutral"), "#4d4d4d")
             ax.axvline(rec["date"], color=colour, lw=0.8, alpha=0.7)
-        if log:
-            ax.set_yscale("symlog", linthresh=1)
-        ax.set_ylim(bottom=0)
+        _fit_scale(ax, series.to_numpy(dtype=float), log)
         ax.set_ylabel(plain(unit) + (" (log)" if log else ""), fontsize=8)
         ax.set_title(plain(label), fontsize=9, loc="left")
     axes[-1].set_xlabel("date (UTC day)")

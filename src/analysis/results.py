@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 __all__ = [
+    "STARS_NOTE",
     "TIDY_COLUMNS",
     "ModelResult",
     "Tidy",
@@ -133,7 +134,9 @@ def etable(results: Sequence[Tidy], *, digits: int = 3, exponentiate: bool = Fal
     Returns
     -------
     pandas.DataFrame
-        Index: terms in first-seen order, then ``N`` and ``vcov``; columns: model names.
+        Index: terms in first-seen order, then the number of observations and the kind
+        of standard errors; columns: model names. ``attrs["note"]`` says what the stars
+        mean (:data:`STARS_NOTE`).
     """
     tidies = [r.tidy().set_index("term") for r in results]
     terms: list[str] = []
@@ -156,4 +159,13 @@ def etable(results: Sequence[Tidy], *, digits: int = 3, exponentiate: bool = Fal
         col["N"] = str(getattr(r, "nobs", ""))
         col["vcov"] = str(getattr(r, "spec", {}).get("vcov", ""))
         table[getattr(r, "name", "") or f"({i}) {type(r).__name__}"] = col
-    return pd.DataFrame(table, index=[*terms, "N", "vcov"])
+    from .columns import label_of
+
+    out = pd.DataFrame(table, index=[*terms, "N", "vcov"])
+    out.index = [*terms, label_of("N"), label_of("vcov")]
+    out.attrs["note"] = STARS_NOTE
+    return out
+
+
+#: What etable's marks mean (shown under every table that has them).
+STARS_NOTE = "Standard errors in brackets. * p < 0.05, ** p < 0.01, *** p < 0.001."

@@ -30,6 +30,8 @@ __all__ = [
     "onset_sentence",
     "placebo_counts",
     "ratio_verdict",
+    "readable",
+    "relative_days",
     "run_verdict",
     "stacked_sentence",
     "time_to_charge_sentence",
@@ -59,6 +61,15 @@ def _num(x: float) -> str:
 
 def _pct(x: float) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:+,.0f}%"
+
+
+def relative_days(days: int, what: str) -> str:
+    """A signed number of days as prose: ``-28`` → "28 days before <what>"."""
+    if days == 0:
+        return f"on the day of {what}"
+    n = abs(days)
+    unit = "day" if n == 1 else "days"
+    return f"{n} {unit} {'before' if days < 0 else 'after'} {what}"
 
 
 def _days_text(n: int) -> str:
@@ -174,7 +185,7 @@ def onset_sentence(onset: pd.Series | None, unit: str) -> str:
     text += f"**{onset['onset']:%d %B %Y}**"
     if pd.notna(onset.get("onset_low")):
         text += f" (95% bootstrap band {onset['onset_low']:%d %b}–{onset['onset_high']:%d %b %Y})"
-    text += f", {int(onset['onset_vs_first_event_days'])} days from the first legal event"
+    text += f", {relative_days(int(onset['onset_vs_first_event_days']), 'the first legal event')}"
     if pd.notna(onset.get("peak_date")):
         text += f"; peak {onset['peak_value']:,.0f} {md(unit)} on {onset['peak_date']:%d %B %Y}"
     return text + "."
@@ -502,3 +513,19 @@ _VERDICTS = {
     "40_outcomes": _outcomes,
     "41_kelley_simmons_replication": _replication,
 }
+
+
+def readable(frame: pd.DataFrame, columns: list[str] | None = None) -> Any:
+    """A table as readers see it: human column labels and units (one dictionary,
+    :data:`analysis.columns.COLUMNS`), numbers written by kind (counts with thousands
+    separators, ratios as ×, p-values as ``< 0.001``, shares as %), no index, a verdict
+    column first, every value HTML-escaped. Returns a pandas ``Styler``.
+    """
+    from ..columns import format_value, label_of
+
+    cols = [c for c in (columns or list(frame.columns)) if c in frame.columns]
+    if "verdict" in cols:
+        cols = ["verdict", *[c for c in cols if c != "verdict"]]
+    shown = frame[cols].reset_index(drop=True)
+    text = pd.DataFrame({label_of(c): [format_value(c, v) for v in shown[c]] for c in cols})
+    return text.style.hide(axis="index").format(escape="html")

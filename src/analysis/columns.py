@@ -1,0 +1,135 @@
+"""What every column of a report table is called, and how its numbers are written.
+
+One dictionary for every table a reader sees (:func:`analysis.narrative.readable`) and
+for :func:`analysis.results.etable`: a column's human label (with its unit) and its kind,
+which decides the format — counts with thousands separators, ratios as ``×``, p-values
+as ``< 0.001``, shares as percentages, dates as dates. A column not listed keeps its
+name (underscores become spaces) and a plain number format.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+__all__ = [
+    "COLUMNS",
+    "Column",
+    "format_value",
+    "label_of",
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column as readers see it: ``label`` (with its unit) and ``kind`` (its format)."""
+
+    label: str
+    kind: str = "number"  # count, number, ratio, p, share (0–1), pct (0–100), date, text
+
+
+COLUMNS: dict[str, Column] = {
+    # identifiers and words
+    "verdict": Column("Verdict", "text"),
+    "label": Column("Label", "text"),
+    "event_id": Column("Event", "text"),
+    "event_type": Column("Event type", "text"),
+    "case_id": Column("Case", "text"),
+    "campaign_id": Column("Series", "text"),
+    "series_scope": Column("Series is", "text"),
+    "term": Column("Term", "text"),
+    "cause": Column("Cause", "text"),
+    "effect": Column("Effect", "text"),
+    "note": Column("Note", "text"),
+    "first": Column("First day", "date"),
+    "last": Column("Last day", "date"),
+    "first_day": Column("First day", "date"),
+    "last_day": Column("Last day", "date"),
+    "span_days": Column("Days spanned", "count"),
+    "observed_days": Column("Days observed", "count"),
+    "pct_observed": Column("Observed", "pct"),
+    "longest_gap_days": Column("Longest gap (days)", "count"),
+    "date": Column("Date", "date"),
+    # timing windows (activity in the series' unit per day)
+    "runup_days": Column("Run-up (days)", "count"),
+    "base_mean": Column("Baseline (per day)", "number"),
+    "pre_mean": Column("Run-up (per day)", "number"),
+    "late_mean": Column("Late run-up (per day)", "number"),
+    "short_mean": Column("Event days (per day)", "number"),
+    "post_mean": Column("Aftermath (per day)", "number"),
+    "lr_pre_base_p": Column("Rise before: p", "p"),
+    "lr_late_base_p": Column("Late rise: p", "p"),
+    "lr_short_pre_p": Column("Spike on the day: p", "p"),
+    "lr_post_pre_p": Column("Rise after: p", "p"),
+    "n_placebo": Column("Comparison dates", "count"),
+    "stability_boot": Column("Same label, resampled", "share"),
+    "stability_spec": Column("Same label, other rules", "share"),
+    # coverage
+    "observed": Column("Days observed", "share"),
+    "n_days": Column("Days", "count"),
+    "n_observed": Column("Observed days", "count"),
+    "n_gaps": Column("Gaps", "count"),
+    "longest_gap": Column("Longest gap (days)", "count"),
+    # model results (results.TIDY_COLUMNS and their ratios)
+    "estimate": Column("Estimate", "number"),
+    "std_error": Column("Standard error", "number"),
+    "statistic": Column("Test statistic", "number"),
+    "p_value": Column("p-value", "p"),
+    "p_adjusted": Column("p (adjusted, BH)", "p"),
+    "p_shift": Column("p (rotations)", "p"),
+    "conf_low": Column("95% CI low", "number"),
+    "conf_high": Column("95% CI high", "number"),
+    "odds_ratio": Column("Odds ratio", "ratio"),
+    "hazard_ratio": Column("Hazard ratio", "ratio"),
+    "rate_ratio": Column("Rate ratio", "ratio"),
+    "f_stat": Column("F", "number"),
+    "lag": Column("Lag (days)", "count"),
+    "n_obs": Column("Days used", "count"),
+    "n_events": Column("Legal events", "count"),
+    "N": Column("Observations", "count"),
+    "vcov": Column("Standard errors", "text"),
+}
+
+
+def label_of(name: str) -> str:
+    """The human label of a column (its name with spaces when not in :data:`COLUMNS`)."""
+    column = COLUMNS.get(name)
+    return column.label if column else name.replace("_", " ")
+
+
+def format_value(name: str, value: object) -> str:
+    """``value`` written as its column's kind says (empty for missing values)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if value is pd.NaT:
+        return ""
+    kind = COLUMNS[name].kind if name in COLUMNS else "number"
+    if kind == "text":
+        return str(value)
+    if kind == "date" or isinstance(value, pd.Timestamp):
+        return pd.Timestamp(value).strftime("%-d %b %Y")  # type: ignore[arg-type]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    x = float(value)
+    if not math.isfinite(x):
+        return "—"
+    if kind == "count":
+        return f"{x:,.0f}"
+    if kind == "p":
+        return "< 0.001" if x < 0.001 else f"{x:.3f}"
+    if kind == "share":
+        return f"{100 * x:.0f}%"
+    if kind == "pct":  # already a percentage; one decimal that never rounds to 0 or 100
+        text = f"{x:.1f}"
+        if text == "100.0" and x < 100:
+            text = "99.9"
+        if text == "0.0" and x > 0:
+            text = "0.1"
+        return f"{text}%"
+    if kind == "ratio":
+        return f"{x:.2f}×"
+    if x.is_integer() and abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:,.3g}" if abs(x) >= 1000 else f"{x:.3g}"

@@ -27,7 +27,7 @@ class Column:
     """A column as readers see it: ``label`` (with its unit) and ``kind`` (its format)."""
 
     label: str
-    kind: str = "number"  # count, number, ratio, p, share (0–1), pct (0–100), date, text
+    kind: str = "number"  # count, number, ratio, p, share (0–1), pct (0–100), date, text, words
 
 
 COLUMNS: dict[str, Column] = {
@@ -35,13 +35,13 @@ COLUMNS: dict[str, Column] = {
     "verdict": Column("Verdict", "text"),
     "label": Column("Label", "text"),
     "event_id": Column("Event", "text"),
-    "event_type": Column("Event type", "text"),
+    "event_type": Column("Event type", "words"),
     "case_id": Column("Case", "text"),
     "campaign_id": Column("Series", "text"),
-    "series_scope": Column("Series is", "text"),
+    "series_scope": Column("Series is", "words"),
     "term": Column("Term", "text"),
-    "cause": Column("Cause", "text"),
-    "effect": Column("Effect", "text"),
+    "cause": Column("Cause", "words"),
+    "effect": Column("Effect", "words"),
     "note": Column("Note", "text"),
     "first": Column("First day", "date"),
     "last": Column("Last day", "date"),
@@ -99,15 +99,44 @@ def label_of(name: str) -> str:
     return column.label if column else name.replace("_", " ")
 
 
+def _pct(x: float) -> str:
+    """A percentage (0–100) with one decimal that never rounds to 0 or 100 when it is not."""
+    text = f"{x:.1f}"
+    if text == "100.0" and x < 100:
+        text = "99.9"
+    if text == "0.0" and x > 0:
+        text = "0.1"
+    return f"{text}%"
+
+
+def _number(x: float) -> str:
+    size = abs(x)
+    if size >= 100:
+        return f"{x:,.0f}"
+    if size >= 1 or x == 0:
+        return f"{x:.2f}"
+    return f"{x:.3f}" if size >= 0.001 else f"{x:.1e}"
+
+
+_FORMATS = {
+    "count": lambda x: f"{x:,.0f}",
+    "p": lambda x: "< 0.001" if x < 0.001 else f"{x:.3f}",
+    "share": lambda x: f"{100 * x:.0f}%",
+    "pct": _pct,
+    "ratio": lambda x: f"{x:.2f}×",
+    "number": _number,
+}
+
+
 def format_value(name: str, value: object) -> str:
     """``value`` written as its column's kind says (empty for missing values)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if value is pd.NaT:
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return ""
     kind = COLUMNS[name].kind if name in COLUMNS else "number"
     if kind == "text":
         return str(value)
+    if kind == "words":  # a vocabulary value: 'no_charge' reads 'no charge'
+        return str(value).replace("_", " ")
     if kind == "date" or isinstance(value, pd.Timestamp):
         return pd.Timestamp(value).strftime("%-d %b %Y")  # type: ignore[arg-type]
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -115,21 +144,4 @@ def format_value(name: str, value: object) -> str:
     x = float(value)
     if not math.isfinite(x):
         return "—"
-    if kind == "count":
-        return f"{x:,.0f}"
-    if kind == "p":
-        return "< 0.001" if x < 0.001 else f"{x:.3f}"
-    if kind == "share":
-        return f"{100 * x:.0f}%"
-    if kind == "pct":  # already a percentage; one decimal that never rounds to 0 or 100
-        text = f"{x:.1f}"
-        if text == "100.0" and x < 100:
-            text = "99.9"
-        if text == "0.0" and x > 0:
-            text = "0.1"
-        return f"{text}%"
-    if kind == "ratio":
-        return f"{x:.2f}×"
-    if x.is_integer() and abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:,.3g}" if abs(x) >= 1000 else f"{x:.3g}"
+    return str(_FORMATS.get(kind, _number)(x))

@@ -146,6 +146,7 @@ def mark_events(ax: Axes, events: pd.DataFrame) -> list[str]:
         )
         when = pd.Timestamp(rec["date"]).strftime("%-d %b %Y")
         key.append(f"{i}  {when}  {plain(str(rec['event_type']).replace('_', ' '))}")
+    ax.set_title(ax.get_title(), pad=8 + 11 * (max(lanes) + 1))  # the title clears the tags
     return key
 
 

@@ -112,7 +112,11 @@ class PageCheck:
             out.append(f"{self.stderr} warning output(s) shown to readers")
         if self.page_width > self.viewport:
             out.append(f"the page scrolls sideways ({self.page_width} > {self.viewport} px)")
-        if self.width >= 1280 and self.widest_table > self.viewport:
+        # at desktop width no table is wider than the window; on a phone a report's wide
+        # table may scroll inside its box, but the index's list of reports must fit
+        if (self.width >= 1280 or self.page == "index.html") and (
+            self.widest_table > self.viewport
+        ):
             out.append(f"a table wider than the window ({self.widest_table:.0f} px)")
         if self.loose_wide_tables:
             out.append(f"{self.loose_wide_tables} table(s) cut off at the window's edge")

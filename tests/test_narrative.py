@@ -238,3 +238,31 @@ def test_tables_read_like_prose_numbers():
     html = readable(frame).to_html()
     assert html.index("Verdict") < html.index("Event")  # the verdict column first
     assert "&lt;b&gt;" in html and ">7<" not in html  # escaped; no index
+
+
+def test_a_table_download_is_written_only_by_the_batch_beside_the_page(tmp_path):
+    import pandas as pd
+    import pytest
+
+    from analysis.narrative import table_download
+
+    frame = pd.DataFrame({"event_id": ["a"], "p_value": [0.0123456789]})
+    assert table_download(frame, "timing", "") == ""  # by hand: nothing written
+    assert list(tmp_path.iterdir()) == []
+    link = table_download(frame, "timing", tmp_path / ".results.json.partial")
+    assert link == "[Download this table (CSV)](table-timing.csv)"
+    assert pd.read_csv(tmp_path / "table-timing.csv")["p_value"][0] == 0.0123456789
+    with pytest.raises(ValueError):
+        table_download(frame, "../x", tmp_path / "r.json")
+
+
+def test_a_stale_run_folder_with_its_tables_is_removed_but_not_one_with_a_users_file(tmp_path):
+    from analysis.report import Run, remove_stale_runs
+
+    for name, extra in (("old", "table-timing.csv"), ("kept", "my notes.txt")):
+        folder = tmp_path / "runs" / name
+        folder.mkdir(parents=True)
+        for f in ("status.json", "report.html", extra):
+            (folder / f).write_text("x")
+    removed = remove_stale_runs(tmp_path, [Run("nb", {}, "current", "T")])
+    assert [p.name for p in removed] == ["old"] and (tmp_path / "runs" / "kept").is_dir()

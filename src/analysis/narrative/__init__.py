@@ -27,7 +27,7 @@ from .choose import (
     series_sources,
     sources_table,
 )
-from .files import load, reference_source, save_headlines
+from .files import load, reference_source, save_headlines, table_download
 from .words import (
     LABEL_WORDS,
     granger_sentence,
@@ -85,6 +85,7 @@ __all__ = [
     "series_sources",
     "sources_table",
     "stacked_sentence",
+    "table_download",
     "time_to_charge_sentence",
     "timing_sentence",
     "timing_sentences",

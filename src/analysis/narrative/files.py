@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -22,6 +23,7 @@ __all__ = [
     "load",
     "reference_source",
     "save_headlines",
+    "table_download",
 ]
 
 
@@ -80,3 +82,19 @@ def reference_source(name: str) -> list[dict[str, str]]:
             "source_url": str(entry.get("repository", "")),
         }
     ]
+
+
+def table_download(frame: pd.DataFrame, name: str, results_path: str | Path = "") -> str:
+    """Write ``frame`` as ``table-<name>.csv`` beside the run's results and return a
+    Markdown link to it, for a reader who wants the numbers (all columns, full precision).
+
+    Only batch runs write it (``results_path`` set: the file goes into the run's own
+    folder, beside its page); a notebook opened by hand writes nothing and gets ``""``.
+    """
+    if not results_path:
+        return ""
+    if not re.fullmatch(r"[a-z0-9_]{1,40}", name):
+        raise ValueError(f"table name {name!r}: lower-case letters, digits and '_' only")
+    path = Path(results_path).parent / f"table-{name}.csv"
+    atomic_write(path, lambda p: frame.to_csv(p, index=False))
+    return f"[Download this table (CSV)]({path.name})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -45,6 +46,7 @@ def remove_leftovers(out_dir: Path, run_ids: Iterable[str] = ()) -> list[Path]:
         if folder.name not in current and not (folder / STATUS_FILE).is_file():
             continue
         found += temp_names(folder, RUN_FILES)
+        found += [p for p in folder.glob(".table-*.csv.*.tmp") if p.is_file()]
         found += [
             p for p in (folder / ".partial.ipynb", folder / ".results.json.partial") if p.is_file()
         ]
@@ -52,6 +54,15 @@ def remove_leftovers(out_dir: Path, run_ids: Iterable[str] = ()) -> list[Path]:
     for path in found:
         path.unlink(missing_ok=True)
     return found
+
+
+def _is_table(path: Path) -> bool:
+    """A table a notebook offers for download (``narrative.table_download``)."""
+    return re.fullmatch(r"table-[a-z0-9_]{1,40}\.csv", path.name) is not None and path.is_file()
+
+
+def _tables(folder: Path) -> list[str]:
+    return [p.name for p in folder.glob("table-*.csv") if _is_table(p)]
 
 
 def remove_stale_runs(out_dir: Path, runs: Sequence[Run]) -> list[Path]:
@@ -68,8 +79,8 @@ def remove_stale_runs(out_dir: Path, runs: Sequence[Run]) -> list[Path]:
         folder = status.parent
         if folder.name in current:
             continue
-        temps = set(temp_names(folder, RUN_FILES))
-        if all(p.name in allowed or p in temps for p in folder.iterdir()):
+        temps = set(temp_names(folder, [*RUN_FILES, *_tables(folder)]))
+        if all(p.name in allowed or p in temps or _is_table(p) for p in folder.iterdir()):
             shutil.rmtree(folder)
             removed.append(folder)
     return removed

@@ -82,9 +82,14 @@ def test_every_third_party_import_of_the_package_is_declared():
     declared = {
         re.split(r"[<>=!~\[ ]", d)[0].lower() for d in _pyproject()["project"]["dependencies"]
     }
-    distribution = {"yaml": "pyyaml", "nbformat": "nbformat", "IPython": "ipykernel"}
+    distribution = {
+        "yaml": "pyyaml",
+        "nbformat": "nbformat",
+        "IPython": "ipykernel",
+        "matplotlib_inline": "matplotlib-inline",
+    }
     imported = set()
-    for path in (ROOT / "src" / "analysis").glob("*.py"):
+    for path in (ROOT / "src" / "analysis").rglob("*.py"):  # subpackages too
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 imported |= {a.name.split(".")[0] for a in node.names}

@@ -266,3 +266,26 @@ def test_a_stale_run_folder_with_its_tables_is_removed_but_not_one_with_a_users_
             (folder / f).write_text("x")
     removed = remove_stale_runs(tmp_path, [Run("nb", {}, "current", "T")])
     assert [p.name for p in removed] == ["old"] and (tmp_path / "runs" / "kept").is_dir()
+
+
+def test_an_event_study_verdict_takes_its_direction_from_the_estimate():
+    """The front page said 'a rise before a settlement' for a significant fall (found by a
+    reader's review): the sign decides rise or fall, the p-value only whether to say so."""
+    from analysis.narrative import run_verdict
+
+    h = {
+        "event_type": "settlement",
+        "n_cases": 5,
+        "pre_test_estimate": -0.45,
+        "pre_test_p_boot": 0.014,
+        "post_test_estimate": 0.3,
+        "post_test_p_boot": 0.4,
+        "placebo_p_pre": 0.94,
+        "placebo_p_post": 0.001,
+    }
+    text = run_verdict("20_event_study", h)
+    assert "a fall before a settlement (p = 0.014)" in text and "rise before" not in text
+    assert "no detectable change after it" in text and "the two tests disagree" in text
+    assert "an acquittal" in run_verdict("20_event_study", {**h, "event_type": "acquittal"})
+    old = {k: v for k, v in h.items() if not k.endswith("_estimate")}
+    assert run_verdict("20_event_study", old) == "See the report for its numbers."

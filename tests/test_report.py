@@ -418,3 +418,39 @@ def test_a_status_file_from_another_version_or_damaged_counts_as_absent(tmp_path
     for text in ("[]", '{"run": {"run_id": "nb--1"}}', '{"run": {}, "status": "ok", "x": 1}', "{"):
         status.write_text(text)
         assert _previous(run, tmp_path) is None
+
+
+def test_the_front_page_counts_legal_events_apart_from_incidents_and_measures_the_caveat():
+    from analysis.report import Run, RunRecord
+    from analysis.report.site import findings
+
+    def case(i, legal, incident, shared, clean, category="police_violence"):
+        return RunRecord(
+            run=Run("10_case_study", {"case_id": f"c{i}"}, f"10_case_study--c{i}", f"C{i}"),
+            status="ok",
+            headlines={
+                "breakdown": {
+                    "legal": legal,
+                    "incident": incident,
+                    "shared": shared,
+                    "clean": clean,
+                },
+                "labels_by_type": {"charge": legal, "incident": incident},
+                "category": category,
+            },
+        )
+
+    records = [
+        case(1, {"preceded": 2, "neither": 1}, {"followed": 1}, {"preceded": 2}, {"preceded": 1}),
+        case(2, {"followed": 1, "insufficient data": 1}, {}, {}, {"followed": 1}, "law_reform"),
+        case(3, {}, {"neither": 1}, {}, {}, "labour_rights"),  # an incident only: no bar
+    ]
+    f = findings(records)
+    assert f["total"] == 5 and sum(t["n"] for t in f["tiles"]) == 5  # incidents apart
+    text = " ".join(f["sentences"])
+    assert "Of 5 legal events in 3 cases, 4 could be labelled" in text
+    assert "2 of the 4 labels rest on a movement series" in text
+    assert "only 1 of the 2 rises before an event" in text and "The 2 incidents" in text
+    by_type = {g["name"]: g["rows"] for g in f["groups"]}
+    assert [r["name"] for r in by_type["event type"]] == ["charge"]  # no incident bar
+    assert [r["name"] for r in by_type["category"]] == ["police violence", "law reform"]

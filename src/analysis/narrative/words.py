@@ -21,6 +21,7 @@ __all__ = [
     "LABEL_WORDS",
     "granger_sentence",
     "impact_sentence",
+    "label_breakdown",
     "label_counts_by",
     "label_summary",
     "labels_verdict",
@@ -422,16 +423,17 @@ def _p(x: object) -> str:
     return "p < 0.001" if value < 0.001 else f"p = {value:.2g}"
 
 
-def _rose(p_value: object, where: str) -> str:
+def _change(p_value: object, estimate: object, where: str) -> str:
+    """``"a rise <where> (p = …)"``, ``"a fall …"`` or ``"no detectable change …"``: the
+    direction comes from the estimate's sign, never from the p-value alone."""
     try:
         small = float(p_value) < 0.05  # type: ignore[arg-type]
+        sign = float(estimate)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        small = False
-    return (
-        f"a rise {where} ({_p(p_value)})"
-        if small
-        else f"no detectable rise {where} ({_p(p_value)})"
-    )
+        small, sign = False, float("nan")
+    if small and math.isfinite(sign) and sign != 0:
+        return f"a {'rise' if sign > 0 else 'fall'} {where} ({_p(p_value)})"
+    return f"no detectable change {where} ({_p(p_value)})"
 
 
 def run_verdict(notebook: str, h: dict[str, Any]) -> str:
@@ -459,11 +461,24 @@ def _overview(h: dict[str, Any]) -> str:
 
 def _event_study(h: dict[str, Any]) -> str:
     words = str(h["event_type"]).replace("_", " ")
-    return (
-        f"Pooled over {h['n_cases']} cases: {_rose(h['pre_test_p_boot'], 'before a ' + words)} "
-        f"and {_rose(h['post_test_p_boot'], 'after it')} (wild cluster bootstrap). "
-        "A pooled average, not any one case."
+    article = "an" if words[:1] in "aeiou" else "a"
+    if "pre_test_estimate" not in h:  # recorded before estimates were: no direction
+        raise KeyError("pre_test_estimate")
+    text = (
+        f"Pooled over {h['n_cases']} cases: "
+        f"{_change(h['pre_test_p_boot'], h['pre_test_estimate'], f'before {article} {words}')} "
+        f"and {_change(h['post_test_p_boot'], h['post_test_estimate'], 'after it')} "
+        "(wild cluster bootstrap)."
     )
+    placebo = [h.get("placebo_p_pre"), h.get("placebo_p_post")]
+    if all(isinstance(p, int | float) for p in placebo):
+        text += (
+            f" Against dates without events (placebo): before {_p(placebo[0])}, after "
+            f"{_p(placebo[1])}"
+        )
+        agree = (float(placebo[1]) < 0.05) == (float(h["post_test_p_boot"]) < 0.05)  # type: ignore[arg-type]
+        text += "." if agree else "; the two tests disagree about after: read the page."
+    return text + " A pooled average, not any one case."
 
 
 def _lead_lag(h: dict[str, Any]) -> str:
@@ -529,3 +544,30 @@ def readable(frame: pd.DataFrame, columns: list[str] | None = None) -> Any:
     shown = frame[cols].reset_index(drop=True)
     text = pd.DataFrame({label_of(c): [format_value(c, v) for v in shown[c]] for c in cols})
     return text.style.hide(axis="index").format(escape="html")
+
+
+def label_breakdown(timing: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """A case's labels (the row that answers for each event) split the ways the front
+    page reports them: ``legal`` (legal events), ``incident`` (the incidents that began
+    the case, never "preceded" by rule), and among legal events ``shared`` (the label rests
+    on a series other cases share) and ``clean`` (no other case's event in its windows,
+    and not borderline)."""
+    rows = timing[timing["preferred"]] if "preferred" in timing else timing
+
+    def counts(frame: pd.DataFrame) -> dict[str, int]:
+        return {str(k): int(v) for k, v in frame["label"].value_counts().items()}
+
+    incident = rows["event_type"] == "incident"
+    legal = rows[~incident]
+    clean = legal
+    if "confounded_by" in legal:
+        clean = clean[clean["confounded_by"].fillna("") == ""]
+    if "borderline" in legal:
+        clean = clean[~clean["borderline"].fillna(False).astype(bool)]
+    shared = legal[legal["series_scope"] == "shared"] if "series_scope" in legal else legal.iloc[:0]
+    return {
+        "legal": counts(legal),
+        "incident": counts(rows[incident]),
+        "shared": counts(shared),
+        "clean": counts(clean),
+    }

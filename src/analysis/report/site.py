@@ -62,50 +62,69 @@ def _bar(name: str, counts: dict[str, int]) -> dict[str, Any]:
     return {"name": name, "n": total, "segments": segments, "title": title}
 
 
+def _add(into: dict[str, int], counts: dict[str, Any]) -> None:
+    for label, n in (counts or {}).items():
+        into[str(label)] = into.get(str(label), 0) + int(n)
+
+
 def findings(records: Sequence[RunRecord]) -> dict[str, Any]:
-    """The case studies' labels summed: tiles, a sentence, and bars by type and category."""
+    """The case studies' labels of legal events summed: tiles, sentences with the caveat
+    measured (labels on shared series, clean "preceded" labels), and bars by event type
+    and by category. Incidents are counted apart (they are never "preceded" by rule)."""
     from ..narrative import LABEL_WORDS
 
-    totals = dict.fromkeys(_LABELS, 0)
+    parts: dict[str, dict[str, int]] = {k: {} for k in ("legal", "incident", "shared", "clean")}
     by_type: dict[str, dict[str, int]] = {}
     by_category: dict[str, dict[str, int]] = {}
     cases = 0
     for r in records:
         if r.run.notebook != "10_case_study" or not r.ok:
             continue
-        labels = r.headlines.get("labels") or {}
         cases += 1
-        for label, n in labels.items():
-            if label in totals:
-                totals[label] += int(n)
-                category = str(r.headlines.get("category") or "other").replace("_", " ")
-                cat = by_category.setdefault(category, {})
-                cat[label] = cat.get(label, 0) + int(n)
+        split = r.headlines.get("breakdown") or {"legal": r.headlines.get("labels") or {}}
+        for key in parts:
+            _add(parts[key], split.get(key) or {})
+        category = str(r.headlines.get("category") or "other").replace("_", " ")
+        _add(by_category.setdefault(category, {}), split.get("legal") or {})
         for event_type, counts in (r.headlines.get("labels_by_type") or {}).items():
-            row = by_type.setdefault(str(event_type).replace("_", " "), {})
-            for label, n in counts.items():
-                row[label] = row.get(label, 0) + int(n)
+            if event_type != "incident":
+                _add(by_type.setdefault(str(event_type).replace("_", " "), {}), counts)
+    totals = {k: parts["legal"].get(k, 0) for k in _LABELS}
     total = sum(totals.values())
     labelled = total - totals["insufficient data"]
-    sentence = (
-        f"Of {total} dated events in {cases} cases (legal events, and the incidents that began "
-        f"the cases), {labelled} could be labelled: attention "
-        f"rose before {totals['preceded'] + totals['both']} of them (preceded or both), "
-        f"only on the day or after for {totals['followed']}, and not at all around "
-        f"{totals['neither']}. {totals['insufficient data']} had too few observed days."
-    )
+    before = totals["preceded"] + totals["both"]
+    clean = parts["clean"].get("preceded", 0) + parts["clean"].get("both", 0)
+    shared = sum(v for k, v in parts["shared"].items() if k != "insufficient data")
+    incidents = sum(parts["incident"].values())
+    sentences = [
+        f"Of {total} legal events in {cases} cases, {labelled} could be labelled: attention "
+        f"rose before {before} of them (preceded or both), only on the day or after for "
+        f"{totals['followed']}, and not at all around {totals['neither']}; "
+        f"{totals['insufficient data']} had too few observed days.",
+        f"The caveat, measured: {shared} of the {labelled} labels rest on a movement series "
+        "that other cases share, whose waves may be another case's; only "
+        f"{clean} of the {before} rises before an event have no other case's event in their "
+        "windows and hold under other reasonable rules.",
+    ]
+    if incidents:
+        sentences.append(
+            f"The {incidents} incidents that began the cases (a killing, an arrest) are not "
+            "counted here: by rule they are never 'preceded'."
+        )
     groups = [
         {
             "name": name,
             "rows": [
-                _bar(k, v) for k, v in sorted(table.items(), key=lambda kv: -sum(kv[1].values()))
+                _bar(k, v)
+                for k, v in sorted(table.items(), key=lambda kv: -sum(kv[1].values()))
+                if sum(v.values())
             ],
         }
         for name, table in (("event type", by_type), ("category", by_category))
         if table
     ]
     tiles = [{"n": totals[k], "words": f"{k}: {LABEL_WORDS[k]}"} for k in _LABELS]
-    return {"total": total, "tiles": tiles, "sentence": sentence, "groups": groups}
+    return {"total": total, "tiles": tiles, "sentences": sentences, "groups": groups}
 
 
 def _verdict(r: RunRecord) -> str:

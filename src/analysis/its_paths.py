@@ -60,6 +60,9 @@ def posterior_paths(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Gibbs sampler for a structural time series whose variances are all unknown.
 
+    (One function of some 65 lines: the sweep loop shares the model, the smoother and
+    five arrays; split, they would travel through a dozen arguments.)
+
     ``prior="causalimpact"`` (R CausalImpact's defaults on its standardised data): the
     training days are standardised, every state standard deviation gets bsts'
     ``SdPrior(prior_level_sd, sample.size = 32, upper.limit = 1)`` and the observation

@@ -321,6 +321,9 @@ def time_to_event_panel(
 ) -> pd.DataFrame:
     """Counting-process panel: time from each case's incident to its first charge.
 
+    (Some 65 lines: each case's exclusion is decided where its rows are built, so the
+    reasons in ``attrs["excluded"]`` stay next to the rule that gives them.)
+
     Who is in it: cases that link ``campaign_id``, have a ``start_date`` (the incident)
     and went through criminal process (an event of :data:`CRIMINAL_PROCESS`; a
     law-reform campaign is never "at risk of arrest"). The completeness audit leaves out

@@ -4,8 +4,9 @@ Notebooks stay thin: every choice they make (which case has something to show, w
 event is a case's key event) and every sentence they print with numbers in it comes
 from here, where tests can reach it.
 
-Layout: :mod:`.files` (what is read and written), :mod:`.choose` (what to show) and
-:mod:`.words` (the sentences); this package re-exports their public names.
+Layout: :mod:`.files` (what is read and written), :mod:`.choose` (what to show),
+:mod:`.words` (the sentences and tables) and :mod:`.verdicts` (one quotable sentence per
+report); this package re-exports their public names.
 """
 
 from __future__ import annotations

@@ -61,6 +61,9 @@ def run_batch(
 ) -> BatchResult:
     """Run every run (or reuse its cached result) and write the index.
 
+    (Some 60 lines, kept whole: the steps after planning — validate, claim the folder,
+    run, write the pages and the index even when interrupted — share one ``finally``.)
+
     Parameters
     ----------
     runs : sequence of Run, optional

@@ -52,6 +52,10 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 def execute_run(spec: RunSpec) -> RunRecord:
     """Execute one run and write its folder; returns its status record.
 
+    (Some 65 lines, kept whole so that the order of its writes — partial notebook,
+    fragment, results, status — reads top to bottom: that order is what a killed run
+    leaves safe.)
+
     ``spec`` holds plain data, so it travels to worker processes and Dask workers.
     """
     import papermill as pm

@@ -1,0 +1,109 @@
+"""What every time-series figure shares: a y scale fitted to the data, calendar-date axes,
+and numbered legal-event tags that never overlap, in the colours of the events'
+directions.
+"""
+
+from __future__ import annotations
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+__all__ = [
+    "DIRECTION_COLOURS",
+    "mark_events",
+    "plain",
+]
+
+
+DIRECTION_COLOURS = {"favourable": "#1b7837", "unfavourable": "#b2182b", "neutral": "#4d4d4d"}
+
+
+def plain(text: object) -> str:
+    """``text`` as literal characters: a ``$`` in a title or label from the data (a case
+    name such as "Cost $5 and $\\frac{x") is drawn as is, never parsed as mathtext."""
+    return str(text).replace("$", r"\$")
+
+
+def _fit_scale(ax: Axes, values: np.ndarray | None, log: bool) -> None:
+    """A y scale fitted to the data: log from just under the smallest positive value;
+    symlog (linear near zero) only when some days are 0, so the data fill the axis."""
+    v = np.asarray(values if values is not None else [], dtype=float)
+    v = v[np.isfinite(v)]
+    positive = v[v > 0]
+    if not log or len(positive) == 0:
+        ax.set_ylim(bottom=0)
+        return
+    low = float(np.quantile(positive, 0.01))
+    if (v == 0).any():
+        ax.set_yscale("symlog", linthresh=max(low, 1e-9), linscale=0.3)
+        ax.set_ylim(bottom=0)
+    else:
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=low / 1.5, top=float(positive.max()) * 1.5)
+
+
+def _date_axes(
+    ax: Axes, unit: str, title: str, log: bool = True, values: np.ndarray | None = None
+) -> None:
+    """Counts (a log scale fitted to ``values`` by default) against calendar days."""
+    _fit_scale(ax, values, log)
+    ax.set_xlabel("date (UTC day)")
+    ax.set_ylabel(plain(unit) + (" (log scale)" if log else ""))
+    ax.set_title(plain(title), pad=8)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+
+
+def _lanes(positions: list[float], gap: float) -> list[int]:
+    """A lane for each marker (positions sorted, as axes fractions) so that markers in one
+    lane are at least ``gap`` apart: labels never overlap."""
+    last: list[float] = []
+    lanes = []
+    for x in positions:
+        for lane, previous in enumerate(last):
+            if x - previous >= gap:
+                last[lane] = x
+                lanes.append(lane)
+                break
+        else:
+            last.append(x)
+            lanes.append(len(last) - 1)
+    return lanes
+
+
+def mark_events(ax: Axes, events: pd.DataFrame) -> list[str]:
+    """Mark each legal event with a line and a numbered tag above the plot; return the key.
+
+    Tags are stacked in lanes so that none overlaps another, however close the events;
+    the key (``"1  25 May 2020  charge"``) says which event each number is. Line and tag
+    colours are the event's direction (:data:`DIRECTION_COLOURS`).
+    """
+    rows = events.sort_values("date").to_dict("records")
+    if not rows:
+        return []
+    lo, hi = ax.get_xlim()
+    span = (hi - lo) or 1.0
+    xs = [(mdates.date2num(pd.Timestamp(r["date"])) - lo) / span for r in rows]
+    lanes = _lanes(xs, gap=0.028)
+    key = []
+    for i, (rec, x, lane) in enumerate(zip(rows, xs, lanes, strict=True), start=1):
+        colour = DIRECTION_COLOURS.get(rec.get("direction", "neutral"), "#4d4d4d")
+        ax.axvline(rec["date"], color=colour, lw=0.9, alpha=0.8)
+        ax.annotate(
+            str(i),
+            (x, 1.0),
+            xycoords="axes fraction",
+            xytext=(0, 3 + 11 * lane),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color="white",
+            bbox={"boxstyle": "circle,pad=0.2", "fc": colour, "ec": "none"},
+            annotation_clip=False,
+        )
+        when = pd.Timestamp(rec["date"]).strftime("%-d %b %Y")
+        key.append(f"{i}  {when}  {plain(str(rec['event_type']).replace('_', ' '))}")
+    ax.set_title(ax.get_title(), pad=8 + 11 * (max(lanes) + 1))  # the title clears the tags
+    return key

@@ -185,6 +185,13 @@ def cross_correlation(ccf: pd.DataFrame, *, title: str = "", ax: Axes | None = N
     return ax
 
 
+def _effect_band(ax: Axes, pointwise: pd.DataFrame, columns: tuple[str, str, str]) -> None:
+    """An effect and its 95 % band, over the post-event days."""
+    mid, low, high = columns
+    ax.plot(pointwise["date"], pointwise[mid], color="#2d004b", lw=1.2)
+    ax.fill_between(pointwise["date"], pointwise[low], pointwise[high], color="#2d004b", alpha=0.15)
+
+
 def counterfactual(
     series: pd.Series,
     pointwise: pd.DataFrame,
@@ -222,25 +229,11 @@ def counterfactual(
     top.set_ylim(bottom=0)
     top.set_ylabel(plain(unit), fontsize=8)
     top.set_title("observed and forecast", fontsize=9, loc="left")
-    daily.plot(pointwise["date"], pointwise["effect"], color="#2d004b", lw=1.2)
-    daily.fill_between(
-        pointwise["date"],
-        pointwise["effect_low"],
-        pointwise["effect_high"],
-        color="#2d004b",
-        alpha=0.15,
-    )
+    _effect_band(daily, pointwise, ("effect", "effect_low", "effect_high"))
     daily.set_ylabel("observed − forecast", fontsize=8)
     daily.set_title("effect on each day", fontsize=9, loc="left")
     if "cum_effect" in pointwise:
-        total.plot(pointwise["date"], pointwise["cum_effect"], color="#2d004b", lw=1.2)
-        total.fill_between(
-            pointwise["date"],
-            pointwise["cum_low"],
-            pointwise["cum_high"],
-            color="#2d004b",
-            alpha=0.15,
-        )
+        _effect_band(total, pointwise, ("cum_effect", "cum_low", "cum_high"))
     total.set_ylabel("running total", fontsize=8)
     total.set_title("effect summed from the event day", fontsize=9, loc="left")
     total.set_xlabel("date (UTC day)")

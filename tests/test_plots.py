@@ -144,3 +144,31 @@ def test_every_series_of_a_case_gets_its_panel_with_the_events():
     assert all(ax.get_ylabel() and ax.get_title(loc="left") for ax in axes)
     assert all(len(ax.get_lines()) == 1 + len(events) for ax in axes)  # series + events
     axes[0].figure.canvas.draw()  # the $ in the title is drawn as text, not mathtext
+
+
+def test_the_counterfactual_has_causalimpacts_three_panels_and_one_interval():
+    """The running total's last band is the cumulative interval the report quotes: both
+    come from the same simulated paths (the interval of a sum is not a sum of intervals)."""
+    import matplotlib.pyplot as plt
+
+    from analysis.its import counterfactual
+
+    rng = np.random.default_rng(1)
+    days = pd.date_range("2020-01-01", periods=200)
+    series = pd.Series(rng.poisson(100, 200).astype(float), index=days)
+    series.iloc[160] = np.nan  # an unobserved day after the event adds nothing
+    res = counterfactual(series, "2020-06-01", n_sims=200, seed=3)
+    last = res.pointwise.iloc[-1]
+    c = res.cumulative
+    assert np.isclose(last["cum_low"], c["conf_low"]) and np.isclose(
+        last["cum_high"], c["conf_high"]
+    )
+    assert np.isclose(last["cum_effect"], c["effect"])
+    axes = plots.counterfactual(series, res.pointwise, pd.Timestamp("2020-06-01"))
+    assert [a.get_title(loc="left") for a in axes] == [
+        "observed and forecast",
+        "effect on each day",
+        "effect summed from the event day",
+    ]
+    assert axes[0].figure._suptitle.get_text()
+    plt.close(axes[0].figure)

@@ -289,3 +289,19 @@ def test_an_event_study_verdict_takes_its_direction_from_the_estimate():
     assert "an acquittal" in run_verdict("20_event_study", {**h, "event_type": "acquittal"})
     old = {k: v for k, v in h.items() if not k.endswith("_estimate")}
     assert run_verdict("20_event_study", old) == "See the report for its numbers."
+
+
+def test_model_terms_and_yes_no_read_as_words_and_numpy_counts_get_separators():
+    import numpy as np
+    import pandas as pd
+
+    from analysis.columns import format_value
+    from analysis.narrative import readable
+
+    assert format_value("term", "level_change") == "level change at the event"
+    assert format_value("term", "loggdppercap_1") == "loggdppercap 1"
+    assert format_value("match", np.bool_(True)) == "yes"
+    assert format_value("n_placebo", np.int64(3265)) == "3,265"
+    frame = pd.DataFrame({"term": ["pre_vs_base"], "conf_low": [-3.7]})
+    html = readable(frame, labels={"conf_low": "No-effect range low"}).to_html()
+    assert "No-effect range low" in html and "before the event vs the baseline" in html

@@ -10,12 +10,15 @@ name (underscores become spaces) and a plain number format.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
     "COLUMNS",
+    "TERMS",
     "Column",
     "format_value",
     "label_of",
@@ -27,7 +30,7 @@ class Column:
     """A column as readers see it: ``label`` (with its unit) and ``kind`` (its format)."""
 
     label: str
-    kind: str = "number"  # count, number, ratio, p, share (0–1), pct (0–100), date, text, words
+    kind: str = "number"  # count, number, ratio, p, share, pct, date, text, words, term
 
 
 COLUMNS: dict[str, Column] = {
@@ -37,9 +40,13 @@ COLUMNS: dict[str, Column] = {
     "event_id": Column("Event", "text"),
     "event_type": Column("Event type", "words"),
     "case_id": Column("Case", "text"),
+    "country": Column("Country", "text"),
+    "category": Column("Category", "words"),
+    "date_precision": Column("Dated to the", "words"),
+    "variable": Column("Variable (as published)", "text"),
     "campaign_id": Column("Series", "text"),
     "series_scope": Column("Series is", "words"),
-    "term": Column("Term", "text"),
+    "term": Column("Term", "term"),
     "cause": Column("Cause", "words"),
     "effect": Column("Effect", "words"),
     "note": Column("Note", "text"),
@@ -90,6 +97,43 @@ COLUMNS: dict[str, Column] = {
     "n_events": Column("Legal events", "count"),
     "N": Column("Observations", "count"),
     "vcov": Column("Standard errors", "text"),
+    # placebo dates
+    "placebo_mean": Column("Mean at placebo dates", "number"),
+    "n_rows": Column("Event windows", "count"),
+    "n_draws": Column("Placebo draws", "count"),
+    # Granger discoveries and impulse responses
+    "pairs": Column("Case–series pairs", "count"),
+    "tested": Column("Pairs tested", "count"),
+    "discoveries": Column("Discoveries", "count"),
+    "ordering": Column("Order", "words"),
+    "impulse": Column("Shock to", "words"),
+    "response": Column("Response of", "words"),
+    "step": Column("Days after", "count"),
+    "response_value": Column("Response", "number"),
+    # replication of published models
+    "hr_published": Column("Hazard ratio (published)", "number"),
+    "hr_ours": Column("Hazard ratio (ours)", "number"),
+    "se_published": Column("Robust SE (published)", "number"),
+    "se_ours": Column("Robust SE (ours)", "number"),
+    "match": Column("Same to 4 decimals", "yesno"),
+    "n_published": Column("N (published)", "count"),
+    "n_ours": Column("N (ours)", "count"),
+    "events_published": Column("Events (published)", "count"),
+    "events_ours": Column("Events (ours)", "count"),
+}
+
+#: Model terms in words (a term not listed keeps its name, underscores as spaces).
+TERMS: dict[str, str] = {
+    "const": "intercept",
+    "intercept": "intercept",
+    "time": "time (per day)",
+    "level_change": "level change at the event",
+    "slope_change": "slope change after the event",
+    "pre_vs_base": "before the event vs the baseline",
+    "post_vs_pre": "after the event vs before it",
+    "pre_pressure": "pressure before the event (log)",
+    "log_base": "baseline level (log)",
+    "pressure": "pressure (log activity, week before)",
 }
 
 
@@ -135,12 +179,16 @@ def format_value(name: str, value: object) -> str:
     kind = COLUMNS[name].kind if name in COLUMNS else "number"
     if kind == "text":
         return str(value)
+    if kind == "yesno":
+        return "yes" if bool(value) else "no"
     if kind == "words":  # a vocabulary value: 'no_charge' reads 'no charge'
         return str(value).replace("_", " ")
+    if kind == "term":
+        return TERMS.get(str(value), str(value).replace("_", " "))
     if kind == "date" or isinstance(value, pd.Timestamp):
         return pd.Timestamp(value).strftime("%-d %b %Y")  # type: ignore[arg-type]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        return str(value)  # numpy's integers and floats are Real too
     x = float(value)
     if not math.isfinite(x):
         return "—"

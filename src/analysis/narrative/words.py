@@ -376,11 +376,14 @@ def time_to_charge_sentence(panel: pd.DataFrame, cox_fit: ModelResult, horizon_d
     )
 
 
-def readable(frame: pd.DataFrame, columns: list[str] | None = None) -> Any:
+def readable(
+    frame: pd.DataFrame, columns: list[str] | None = None, labels: dict[str, str] | None = None
+) -> Any:
     """A table as readers see it: human column labels and units (one dictionary,
-    :data:`analysis.columns.COLUMNS`), numbers written by kind (counts with thousands
-    separators, ratios as ×, p-values as ``< 0.001``, shares as %), no index, a verdict
-    column first, every value HTML-escaped. Returns a pandas ``Styler``.
+    :data:`analysis.columns.COLUMNS`; ``labels`` overrides it for this table), numbers
+    written by kind (counts with thousands separators, ratios as ×, p-values as
+    ``< 0.001``, shares as %), model terms in words, no index, a verdict column first,
+    every value HTML-escaped. Returns a pandas ``Styler``.
     """
     from ..columns import format_value, label_of
 
@@ -388,5 +391,6 @@ def readable(frame: pd.DataFrame, columns: list[str] | None = None) -> Any:
     if "verdict" in cols:
         cols = ["verdict", *[c for c in cols if c != "verdict"]]
     shown = frame[cols].reset_index(drop=True)
-    text = pd.DataFrame({label_of(c): [format_value(c, v) for v in shown[c]] for c in cols})
+    names = {c: (labels or {}).get(c, label_of(str(c))) for c in cols}
+    text = pd.DataFrame({names[c]: [format_value(str(c), v) for v in shown[c]] for c in cols})
     return text.style.hide(axis="index").format(escape="html")

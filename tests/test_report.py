@@ -453,4 +453,12 @@ def test_the_front_page_counts_legal_events_apart_from_incidents_and_measures_th
     assert "only 1 of the 2 rises before an event" in text and "The 2 incidents" in text
     by_type = {g["name"]: g["rows"] for g in f["groups"]}
     assert [r["name"] for r in by_type["event type"]] == ["charge"]  # no incident bar
+    overview = RunRecord(
+        run=Run("00_data_overview", {}, "00_data_overview", "Data"),
+        status="ok",
+        headlines={"cases": 7},
+    )
+    scope = " ".join(findings([overview, *records])["sentences"])
+    assert "these counts cover 3 of the study's 7 cases, 1 of them police violence" in scope
+    assert "the other 4 have no activity series observed" in scope
     assert [r["name"] for r in by_type["category"]] == ["police violence", "law reform"]

@@ -106,6 +106,9 @@ def findings(records: Sequence[RunRecord]) -> dict[str, Any]:
         f"{clean} of the {before} rises before an event have no other case's event in their "
         "windows and hold under other reasonable rules.",
     ]
+    scope = _scope(records, cases, by_category)
+    if scope:
+        sentences.append(scope)
     if incidents:
         sentences.append(
             f"The {incidents} incidents that began the cases (a killing, an arrest) are not "
@@ -125,6 +128,29 @@ def findings(records: Sequence[RunRecord]) -> dict[str, Any]:
     ]
     tiles = [{"n": totals[k], "words": f"{k}: {LABEL_WORDS[k]}"} for k in _LABELS]
     return {"total": total, "tiles": tiles, "sentences": sentences, "groups": groups}
+
+
+def _scope(records: Sequence[RunRecord], cases: int, by_category: dict[str, dict[str, int]]) -> str:
+    """Which cases the counts cover: how many of the study's cases, and of which kind."""
+    overview = next((r for r in records if r.run.notebook == "00_data_overview" and r.ok), None)
+    in_study = (overview.headlines.get("cases") if overview else None) or cases
+    counts: dict[str, int] = {}
+    for r in records:
+        if r.run.notebook == "10_case_study" and r.ok:
+            name = str(r.headlines.get("category") or "other").replace("_", " ")
+            counts[name] = counts.get(name, 0) + 1
+    if not counts:
+        return ""
+    top, n_top = max(counts.items(), key=lambda kv: kv[1])
+    left = int(in_study) - cases
+    text = f"Scope: these counts cover {cases} of the study's {in_study} cases"
+    text += f", {n_top} of them {top}" if n_top < cases else f", all {top}"
+    if left > 0:
+        text += (
+            f"; the other {left} have no activity series observed around a dated legal "
+            "event, so nothing can be said of them here"
+        )
+    return text + "."
 
 
 def _verdict(r: RunRecord) -> str:

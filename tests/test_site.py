@@ -84,3 +84,12 @@ def test_the_front_page_leads_with_the_findings(site):
     floyd = (folder / "report.html").read_text()
     assert 'href="../../index.html"' in floyd and 'rel="next"' in floyd and 'rel="prev"' in floyd
     assert "jp-" not in floyd  # no embedded JupyterLab stylesheet
+
+
+def test_check_pages_refuses_a_folder_the_project_did_not_write(tmp_path, capsys):
+    """It writes screenshots and short-lived page copies: only into its own report folders."""
+    (tmp_path / "index.html").write_text("<html><title>mine</title></html>")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["check-pages", "--out", str(tmp_path)]) == 2
+    assert "not a report folder this project wrote" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

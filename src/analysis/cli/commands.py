@@ -358,11 +358,19 @@ def _fetch_cases(args: argparse.Namespace) -> int:
 
 
 def cmd_check_pages(args: argparse.Namespace) -> int:
+    from .._io import read_marker
+    from ..report import looks_like_reports
     from ..report.browser import check_folder, find_chromium
 
     out = Path(args.out)
     if not (out / "index.html").is_file():
         raise OutputError(f"--out: {out} has no index.html; run `python -m analysis report` first")
+    marker = read_marker(out)
+    if not ((marker and marker.get("kind") == "reports") or looks_like_reports(out)):
+        # it writes screenshots/ and short-lived copies of pages into the folder
+        raise OutputError(
+            f"--out: {out} is not a report folder this project wrote; nothing was written"
+        )
     if find_chromium() is None:
         raise OutputError("check-pages needs Chromium (Debian: apt-get install chromium)")
     checks = check_folder(out, screenshots=not args.no_screenshots)

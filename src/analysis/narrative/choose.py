@@ -338,13 +338,18 @@ def series_sources(
     campaign_ids: list[str] | None = None,
     *,
     case_ids: list[str] | None = None,
+    event_type: str | None = None,
 ) -> list[dict[str, str]]:
     """Where each series a page uses comes from, for its "data sources" footer.
 
-    The series are ``campaign_ids``, else those linked to ``case_ids``, else every series
-    of the study. Each entry has ``campaign_id``, ``label``, ``source`` (the citation in
-    ``campaigns``), ``license`` and ``source_url`` (empty when not recorded).
+    The series are ``campaign_ids``, else those linked to ``case_ids`` (or to the cases
+    with an event of ``event_type``), else every series of the study. Each entry has
+    ``campaign_id``, ``label``, ``source`` (the citation in ``campaigns``), ``license``
+    and ``source_url`` (empty when not recorded).
     """
+    if case_ids is None and event_type is not None:  # the cases with such an event
+        events = study.legal_events
+        case_ids = sorted(set(events.loc[events["event_type"] == event_type, "case_id"]))
     if campaign_ids is None and case_ids is not None:
         links = study.case_campaigns()
         campaign_ids = list(

@@ -161,6 +161,8 @@ def write_pages(records: Sequence[RunRecord], out_dir: Path, provenance: dict[st
     Returns the number of pages written. A run without a fragment (it failed before
     rendering, or an older batch wrote it) gets no page; its folder is left as it is.
     """
+    from markupsafe import Markup
+
     out_dir = Path(out_dir)
     write_assets(out_dir)
     with_pages = [r for r in records if (r.run.folder(out_dir) / CONTENT_FILE).is_file()]
@@ -171,8 +173,6 @@ def write_pages(records: Sequence[RunRecord], out_dir: Path, provenance: dict[st
             "prev": _nav(with_pages[i - 1]) if i > 0 else None,
             "next": _nav(with_pages[i + 1]) if i + 1 < len(with_pages) else None,
         }
-        from markupsafe import Markup
-
         prov = {**provenance, **record.provenance}
         html = page.render(
             title=record.run.title,

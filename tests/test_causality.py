@@ -65,12 +65,54 @@ def test_cross_correlation_finds_a_planted_lead_and_lag():
     assert cc2["ccf"].idxmax() == 4
 
 
+def test_prewhitened_cross_correlation_matches_r():
+    """The steps of R's TSA::prewhiten in base R (ar.ols, filter, ccf) on the same days:
+    tests/data/reference/causality/prewhiten_reference.R wrote the numbers."""
+    from pathlib import Path
+
+    here = Path(__file__).parent / "data" / "reference" / "causality"
+    data = pd.read_csv(here / "prewhiten_data.csv")
+    ref = pd.read_csv(here / "prewhiten_reference.csv")
+    days = pd.date_range("2020-01-01", periods=len(data))
+    x, y = pd.Series(data["x"].to_numpy(), days), pd.Series(data["y"].to_numpy(), days)
+    fixed = ref[ref["setting"] == "fixed"]
+    ours = cross_correlation(x, y, 14, ar_order=2)
+    assert ours["lag"].tolist() == fixed["lag"].tolist()
+    assert np.allclose(ours["ccf"], fixed["ccf"], atol=1e-12)
+    assert ours["n"].iloc[0] == fixed["n"].iloc[0] == 298
+    assert ours.set_index("lag")["ccf"].idxmax() == -3  # x moves three days first
+    # statsmodels' AIC compares every order on the same days and finds the true AR(2);
+    # R's ar.ols compares orders on different days and picks 5: the one known difference
+    assert cross_correlation(x, y, 14)["ar_order"].iloc[0] == 2
+    assert ref.loc[ref["setting"] == "aic", "ar_order"].iloc[0] == 5
+
+
+def test_prewhitening_keeps_the_band_honest_for_unrelated_persistent_series():
+    """Two independent AR(0.9) series: the raw white-noise band flags about half the lags;
+    after prewhitening about 5 % lie outside, as a 95 % band promises."""
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2021-01-01", periods=400)
+    raw, white = [], []
+    for _ in range(40):
+        e = rng.normal(size=(2, 400))
+        z = np.zeros((2, 400))
+        for t in range(1, 400):
+            z[:, t] = 0.9 * z[:, t - 1] + e[:, t]
+        x, y = (pd.Series(np.exp(v), days) for v in z)
+        raw.append(cross_correlation(x, y, 14, prewhiten=False)["outside_band"].mean())
+        white.append(cross_correlation(x, y, 14)["outside_band"].mean())
+    assert np.mean(raw) > 0.3
+    assert 0.02 < np.mean(white) < 0.08
+
+
 def test_cross_correlation_uses_only_jointly_observed_days():
     days = pd.date_range("2021-01-01", periods=100)
     x = pd.Series(np.arange(100.0) % 7, index=days)
     y = x.copy()
     y.iloc[40] = np.nan
-    assert cross_correlation(x, y, 3)["n"].iloc[0] == 59
+    cc = cross_correlation(x, y, 3)
+    assert cc["n"].iloc[0] + cc["ar_order"].iloc[0] == 59  # prewhitening uses the first days
+    assert cross_correlation(x, y, 3, prewhiten=False)["n"].iloc[0] == 59
 
 
 def test_granger_tests_are_tidy_both_directions_and_bh_corrected_across_pairs():

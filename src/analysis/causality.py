@@ -1,7 +1,8 @@
 """Lead–lag and Granger analysis between activity and legal events, in both directions.
 
 - :func:`cross_correlation` — two-sided cross-correlation (negative lag: activity leads
-  the other series; positive lag: it follows) with the ±z/√n band of white noise.
+  the other series; positive lag: it follows), both series prewhitened by the activity
+  series' AR model so that the ±z/√n band of no correlation holds.
 - :func:`granger_f` — Granger F statistics for many equal-length series at once, by
   batched least squares; equal to statsmodels' ``ssr_ftest`` (tested to 1e-8).
 - :func:`granger_tests` — for every (case, linked series): does activity help predict
@@ -55,27 +56,51 @@ __all__ = [
 
 
 def cross_correlation(
-    x: pd.Series, y: pd.Series, max_lag: int = 14, *, transform: str = "log1p", level: float = 0.95
+    x: pd.Series,
+    y: pd.Series,
+    max_lag: int = 14,
+    *,
+    transform: str = "log1p",
+    prewhiten: bool = True,
+    ar_order: int | None = None,
+    max_ar: int = 14,
+    level: float = 0.95,
 ) -> pd.DataFrame:
-    """Two-sided cross-correlation of two daily series.
+    """Two-sided cross-correlation of two daily series, prewhitened so its band is honest.
+
+    On two autocorrelated series the sample cross-correlation at every lag has a variance
+    far above 1/n (Bartlett), so the white-noise band ±z/√n flags "correlations" between
+    series that are unrelated. Prewhitening (Box & Jenkins; R's ``TSA::prewhiten``) fits
+    an autoregressive model AR(p) to ``x`` by least squares with an intercept (order by
+    AIC up to ``max_ar``, statsmodels' ``ar_select_order``, or ``ar_order``) and filters
+    *both* series with it: ``x̃[t] = x[t] − Σ φ_i x[t−i]``, ``ỹ[t] = y[t] − Σ φ_i y[t−i]``.
+    ``x̃`` is then close to white noise, and under no cross-correlation the sample
+    correlations of ``x̃`` and ``ỹ`` have variance ≈ 1/n, so the ±z/√n band holds.
 
     Parameters
     ----------
     x, y : pandas.Series
         Daily series indexed by date (NaN = unobserved); only the longest stretch of
-        days where both are observed is used.
+        days where both are observed is used. ``x`` is the series whose AR model
+        filters both (activity; ``y`` may be a sparse count of legal events).
     max_lag : int
         Lags −max_lag … +max_lag days.
     transform : {"log1p", "none", "diff_log1p"}
         Applied to both series first (``diff_log1p``: day-to-day change of log1p).
+    prewhiten : bool
+        Filter both series by the AR model of ``x`` (default). ``False`` gives the raw
+        cross-correlation, whose band is valid only when a series is white noise.
+    ar_order, max_ar : int
+        A fixed AR order, or the largest order the AIC may choose.
     level : float
-        Coverage of the white-noise band.
+        Coverage of the band.
 
     Returns
     -------
     pandas.DataFrame
-        ``lag``, ``ccf`` = corr(x[t + lag], y[t]) (so a peak at a negative lag means x
-        moves first: x leads y), ``band`` (±z/√n), ``outside_band``, ``n``.
+        ``lag``, ``ccf`` = corr(x̃[t + lag], ỹ[t]) (as R's ``ccf(x, y)``: a peak at a
+        negative lag means x moves first: x leads y), ``band`` (±z/√n of the filtered
+        days), ``outside_band``, ``n`` (days used after filtering) and ``ar_order``.
     """
     both = pd.concat({"x": x, "y": y}, axis=1).sort_index()
     run = longest_observed_run(both, ["x", "y"])
@@ -84,6 +109,9 @@ def cross_correlation(
         a, b = np.log1p(a), np.log1p(b)
     if transform == "diff_log1p":
         a, b = np.diff(a), np.diff(b)
+    order = 0
+    if prewhiten and len(a) > 2 * max_lag + 10 and np.std(a) > 0:
+        a, b, order = _prewhiten(a, b, ar_order, max_ar)
     n = len(a)
     if n <= max_lag + 2 or np.std(a) == 0 or np.std(b) == 0:
         raise ValueError(f"too few days ({n}) or a constant series for lags up to {max_lag}")
@@ -95,8 +123,37 @@ def cross_correlation(
     values = np.concatenate([backward[1:][::-1], forward])
     band = stats.norm.ppf(0.5 + level / 2) / np.sqrt(n)
     return pd.DataFrame(
-        {"lag": lags, "ccf": values, "band": band, "outside_band": np.abs(values) > band, "n": n}
+        {
+            "lag": lags,
+            "ccf": values,
+            "band": band,
+            "outside_band": np.abs(values) > band,
+            "n": n,
+            "ar_order": order,
+        }
     )
+
+
+def _prewhiten(
+    a: np.ndarray, b: np.ndarray, ar_order: int | None, max_ar: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Both series filtered by the AR(p) model of ``a`` (the first ``p`` days dropped)."""
+    from statsmodels.tsa.ar_model import AutoReg, ar_select_order
+
+    if ar_order is None:
+        lags = ar_select_order(a, maxlag=min(max_ar, len(a) // 10), ic="aic", trend="c").ar_lags
+        p = int(max(lags)) if lags else 0
+    else:
+        p = int(ar_order)
+    if p == 0:
+        return a, b, 0
+    phi = AutoReg(a, lags=p, trend="c").fit().params[1:]
+    kernel = np.concatenate([[1.0], -np.asarray(phi)])
+
+    def filtered(v: np.ndarray) -> np.ndarray:
+        return np.convolve(v, kernel, mode="valid")  # v[t] - sum_i phi_i v[t-i], t >= p
+
+    return filtered(a), filtered(b), p
 
 
 def impulse_responses(

@@ -6,7 +6,7 @@ wild cluster bootstrap p-values, and its result.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -32,11 +32,33 @@ def _windows(
     normalisation: Normalisation,
     bank: SeriesBank | None = None,
 ) -> EventWindows:
+    """The (event, series) windows every event study of a page shares, normalised.
+
+    A window enters only when each of its three parts — baseline τ = −(k + b) … −(k + 1),
+    run-up −k … −1 and aftermath 0 … k − 1 — has an observed (normalisable) day, so the
+    curves, the leads-and-lags regression and the placebo test all use the same windows
+    (:func:`analysis.narrative.event_sample` counts them). Windows left out are listed in
+    ``excluded`` with the reason.
+    """
     raw = event_windows(
         study, before=window + baseline_days, after=window, event_types=event_types, bank=bank
     )
-    return normalise_windows(
-        raw, normalisation, baseline=(-(window + baseline_days), -(window + 1))
+    win = normalise_windows(raw, normalisation, baseline=(-(window + baseline_days), -(window + 1)))
+    parts = [(-(window + baseline_days), -(window + 1)), (-window, -1), (0, window - 1)]
+    complete = np.ones(len(win.rows), dtype=bool)
+    for lo, hi in parts:
+        complete &= np.isfinite(win.values[:, win.columns(lo, hi)]).any(axis=1)
+    if complete.all():
+        return win
+    dropped = win.rows.loc[~complete, ["event_id", "case_id"]].assign(
+        date_precision="day",
+        reason="no observed day in the baseline, run-up or aftermath of its series",
+    )
+    return replace(
+        win,
+        rows=win.rows[complete].reset_index(drop=True),
+        values=win.values[complete],
+        excluded=pd.concat([win.excluded, dropped], ignore_index=True),
     )
 
 

@@ -91,20 +91,25 @@ def event_time_curves(
     -------
     pandas.DataFrame
         ``group``, ``tau``, ``mean``, ``conf_low``, ``conf_high``, ``n_rows`` (window rows
-        observed at τ), ``n_cases``, plus ``normalisation``, ``n_boot``, ``seed``.
+        observed at τ), ``n_cases`` (cases with an observed day in the window), plus
+        ``normalisation``, ``n_boot``, ``seed``.
     """
     win = _windows(study, window, baseline_days, event_types, normalisation)
     keep = win.columns(-window, window)
     tau = win.tau[keep]
-    values = win.values[:, keep]
-    groups = win.rows[by].to_numpy() if by else np.full(len(win.rows), "all", dtype=object)
+    # windows with no observed day in -window..window say nothing: they are left out,
+    # so a case counts (and is resampled) only when it contributes data
+    seen = ~np.isnan(win.values[:, keep]).all(axis=1)
+    values = win.values[seen][:, keep]
+    rows = win.rows[seen].reset_index(drop=True)
+    groups = rows[by].to_numpy() if by else np.full(len(rows), "all", dtype=object)
     rng = np.random.default_rng(seed)
     alpha = (1 - level) / 2
     frames = []
     for group in pd.unique(groups):
         mask = groups == group
         v = values[mask]
-        codes, _ = pd.factorize(win.rows.loc[mask, "case_id"])
+        codes, _ = pd.factorize(rows.loc[mask, "case_id"])
         n_cases = codes.max() + 1 if len(codes) else 0
         sums = np.zeros((n_cases, len(tau)))
         counts = np.zeros((n_cases, len(tau)))

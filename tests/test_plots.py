@@ -164,11 +164,19 @@ def test_the_counterfactual_has_causalimpacts_three_panels_and_one_interval():
         last["cum_high"], c["conf_high"]
     )
     assert np.isclose(last["cum_effect"], c["effect"])
+    # on the ratio scale, the last day of the running ratio is the cumulative ratio quoted
+    assert np.isclose(last["cum_ratio"], c["ratio"])
+    assert np.isclose(last["cum_ratio_low"], c["ratio_low"])
+    assert np.isclose(last["cum_ratio_high"], c["ratio_high"])
     axes = plots.counterfactual(series, res.pointwise, pd.Timestamp("2020-06-01"))
     assert [a.get_title(loc="left") for a in axes] == [
         "observed and forecast",
-        "effect on each day",
-        "effect summed from the event day",
+        "observed ÷ forecast on each day",
+        "observed ÷ forecast, summed from the event day",
     ]
+    assert all(a.get_yscale() == "log" for a in axes)  # a wide band never squeezes the data
+    low, high = axes[0].get_ylim()
+    assert low <= np.nanmin(series) and high >= res.pointwise["pred_high"].max()
+    assert plots.describe(axes[0].figure).startswith("Figure: ")
     assert axes[0].figure._suptitle.get_text()
     plt.close(axes[0].figure)

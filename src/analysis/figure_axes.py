@@ -9,9 +9,11 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 __all__ = [
     "DIRECTION_COLOURS",
+    "describe",
     "mark_events",
     "plain",
 ]
@@ -107,3 +109,50 @@ def mark_events(ax: Axes, events: pd.DataFrame) -> list[str]:
         key.append(f"{i}  {when}  {plain(str(rec['event_type']).replace('_', ' '))}")
     ax.set_title(ax.get_title(), pad=8 + 11 * (max(lanes) + 1))  # the title clears the tags
     return key
+
+
+def _unescaped(text: str) -> str:
+    return text.replace(r"\$", "$").strip()
+
+
+def _axis_words(ax: Axes) -> str:
+    """``"<y label> against <x label> (<first day> to <last day>)"`` for one panel."""
+    y, x = _unescaped(ax.get_ylabel()), _unescaped(ax.get_xlabel())
+    if isinstance(
+        ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter | mdates.DateFormatter
+    ):
+        lo, hi = (mdates.num2date(v) for v in ax.get_xlim())
+        x = f"{x or 'date'}, {lo:%-d %b %Y} to {hi:%-d %b %Y}"
+    if y and x:
+        return f"{y} against {x}"
+    return y or x
+
+
+def describe(fig: Figure) -> str:
+    """The figure in words, for the ``alt`` text of its image in a report.
+
+    Built from what the figure shows: its title (or its first panel's), then for each
+    panel its title, what is plotted against what (with the date range on calendar
+    axes), and its legend entries, which for a time series include the numbered key of
+    the legal events. Assumes the conventions of :mod:`analysis.plots` (every figure
+    titled, axes labelled with units).
+    """
+    suptitle = getattr(fig, "_suptitle", None)
+    main = _unescaped(suptitle.get_text()) if suptitle is not None else ""
+    parts = []
+    for ax in fig.get_axes():
+        if not ax.get_visible() or not (ax.has_data() or ax.get_title()):
+            continue
+        title = _unescaped(ax.get_title()) or _unescaped(ax.get_title("left"))
+        if not main:
+            main, title = title, ""
+        words = _axis_words(ax)
+        legend = ax.get_legend()
+        shown = [_unescaped(t.get_text()) for t in legend.get_texts()] if legend else []
+        text = f"{title}: {words}" if title else words
+        if shown:
+            text += "; shows " + ", ".join(s for s in shown if s)
+        if text:
+            parts.append(text)
+    head = f"Figure: {main}." if main else "Figure."
+    return " ".join([head, *(p.rstrip(".") + "." for p in parts)])

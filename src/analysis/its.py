@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
+from ._numeric import quiet
 from .its_paths import (
     posterior_paths,
     simulate_paths,
@@ -91,7 +92,10 @@ class ImpactResult:
     pointwise : pandas.DataFrame
         Per post day: ``date``, ``observed``, ``predicted``, ``pred_low``,
         ``pred_high`` (in the series' unit), ``effect`` = observed − predicted, and
-        ``effect_low``/``effect_high``.
+        ``effect_low``/``effect_high``; the running total ``cum_effect`` with
+        ``cum_low``/``cum_high``; and the same on the ratio scale: ``ratio`` (observed ÷
+        forecast that day) and ``cum_ratio`` (observed ÷ forecast summed from the event
+        day; its last day is ``cumulative["ratio"]``), each with ``_low``/``_high``.
     cumulative : dict
         ``effect`` (observed minus forecast, summed over the observed post days, in the
         series' unit) with ``conf_low``/``conf_high``; ``ratio`` (observed / forecast
@@ -365,6 +369,17 @@ def _pointwise(y_post: pd.Series, paths: np.ndarray, level: float) -> pd.DataFra
     seen = ~np.isnan(observed)
     running = np.cumsum(np.where(seen[:, None], observed[:, None] - paths, 0.0), axis=0)
     cum_low, cum_mid, cum_high = np.quantile(running, [alpha, 0.5, 1 - alpha], axis=1)
+    # the same on the ratio scale the model works on: observed / forecast each day, and
+    # observed / forecast summed from the event day (its last day is the cumulative
+    # ratio the report quotes), quantiles over the paths whose forecast is positive
+    with np.errstate(divide="ignore", invalid="ignore"):
+        daily = np.where(paths > 0, observed[:, None] / paths, np.nan)
+        obs_run = np.cumsum(np.where(seen, observed, 0.0))[:, None]
+        path_run = np.cumsum(np.where(seen[:, None], paths, 0.0), axis=0)
+        total = np.where(path_run > 0, obs_run / path_run, np.nan)
+    with quiet():
+        r_low, r_mid, r_high = np.nanquantile(daily, [alpha, 0.5, 1 - alpha], axis=1)
+        t_low, t_mid, t_high = np.nanquantile(total, [alpha, 0.5, 1 - alpha], axis=1)
     return pd.DataFrame(
         {
             "date": y_post.index,
@@ -378,6 +393,12 @@ def _pointwise(y_post: pd.Series, paths: np.ndarray, level: float) -> pd.DataFra
             "cum_effect": cum_mid,
             "cum_low": cum_low,
             "cum_high": cum_high,
+            "ratio": r_mid,
+            "ratio_low": r_low,
+            "ratio_high": r_high,
+            "cum_ratio": t_mid,
+            "cum_ratio_low": t_low,
+            "cum_ratio_high": t_high,
         }
     )
 

@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from .figure_axes import (
     DIRECTION_COLOURS,
     _date_axes,
     _fit_scale,
+    describe,
     mark_events,
     plain,
 )
@@ -30,6 +32,7 @@ __all__ = [
     "coefficients",
     "counterfactual",
     "cross_correlation",
+    "describe",
     "event_time_curves",
     "label_counts",
     "mark_events",
@@ -38,6 +41,7 @@ __all__ = [
     "report_style",
     "series_panels",
     "series_with_events",
+    "show",
     "timeline",
 ]
 
@@ -60,6 +64,30 @@ def report_style() -> None:
     except ImportError:  # outside Jupyter: nothing to set
         pass
     plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "figure.dpi": 100})
+
+
+def show() -> None:
+    """Display every open figure in the notebook with its description, then close it.
+
+    Use it where ``plt.show()`` would go. Each image carries :func:`describe`'s words as
+    metadata (``{"image/svg+xml": {"alt": ...}}``), which the reports turn into the
+    image's ``alt`` text for readers who cannot see it. Outside Jupyter it shows the
+    figures as ``plt.show()`` would.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with the notebooks' tools
+        plt.show()
+        return
+    if get_ipython() is None:
+        plt.show()
+        return
+    for number in plt.get_fignums():
+        fig = plt.figure(number)
+        alt = describe(fig)
+        display(fig, metadata={"image/svg+xml": {"alt": alt}, "image/png": {"alt": alt}})  # type: ignore[no-untyped-call]
+        plt.close(fig)
 
 
 def _ax(ax: Axes | None, size: tuple[float, float] = (10, 4)) -> Axes:
@@ -171,25 +199,32 @@ def coefficients(
 
 
 def cross_correlation(ccf: pd.DataFrame, *, title: str = "", ax: Axes | None = None) -> Axes:
-    """Cross-correlation by lag with the white-noise band."""
+    """Cross-correlation by lag with the band for no correlation (valid for the
+    prewhitened series :func:`analysis.causality.cross_correlation` returns)."""
     ax = _ax(ax, (8, 3.5))
     ax.vlines(ccf["lag"], 0, ccf["ccf"], color="#08519c")
     ax.plot(ccf["lag"], ccf["ccf"], "o", color="#08519c", ms=3)
     band = float(ccf["band"].iloc[0])
     ax.axhspan(-band, band, color="grey", alpha=0.25, label="95% band for no correlation")
+    ax.set_xlim(float(ccf["lag"].min()) - 1, float(ccf["lag"].max()) + 1)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlabel("lag in days (negative: activity moves first)")
-    ax.set_ylabel("correlation")
+    ax.set_ylabel("correlation (prewhitened series)")
     ax.set_title(plain(title) or "Cross-correlation")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 
 
-def _effect_band(ax: Axes, pointwise: pd.DataFrame, columns: tuple[str, str, str]) -> None:
-    """An effect and its 95 % band, over the post-event days."""
-    mid, low, high = columns
-    ax.plot(pointwise["date"], pointwise[mid], color="#2d004b", lw=1.2)
-    ax.fill_between(pointwise["date"], pointwise[low], pointwise[high], color="#2d004b", alpha=0.15)
+def _ratio_panel(ax: Axes, pointwise: pd.DataFrame, prefix: str) -> None:
+    """Observed ÷ forecast and its 95 % band on a log axis, with the line of no change."""
+    mid, low, high = (pointwise[f"{prefix}{c}"] for c in ("", "_low", "_high"))
+    ax.plot(pointwise["date"], mid, color="#2d004b", lw=1.2)
+    ax.fill_between(pointwise["date"], low, high, color="#2d004b", alpha=0.15)
+    ax.axhline(1, color="grey", lw=0.8, ls=":")
+    values = np.concatenate([np.asarray(v, dtype=float) for v in (mid, low, high)])
+    _fit_scale(ax, np.append(values, 1.0), log=True)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def counterfactual(
@@ -200,16 +235,20 @@ def counterfactual(
     unit: str = "posts per day",
     title: str = "",
 ) -> list[Axes]:
-    """CausalImpact's three panels: observed against the forecast without the event, the
-    daily effect, and the running total of the effect, each with its 95 % interval.
+    """CausalImpact's three panels on the ratio scale the model works on: observed against
+    the forecast without the event, observed ÷ forecast on each day, and observed ÷
+    forecast summed from the event day, each with its 95 % interval, on log axes.
 
-    ``pointwise`` is :attr:`analysis.its.ImpactResult.pointwise` (its ``cum_*`` columns
-    come from the same simulated paths, so the last day's band is the cumulative
-    interval the report quotes).
+    ``pointwise`` is :attr:`analysis.its.ImpactResult.pointwise`; its ``ratio`` and
+    ``cum_ratio`` columns come from the same simulated paths as the interval the report
+    quotes (the last day of the bottom panel is exactly the cumulative ratio). A log
+    model's forecast band is wide upwards: on a linear axis it squeezed the data into a
+    sliver, on log axes both stay readable.
     """
     fig, axes = plt.subplots(3, 1, figsize=(10, 7), sharex=True, layout="constrained")
     top, daily, total = axes
-    top.plot(series.index, series.to_numpy(dtype=float), color="#08519c", lw=1.2, label="observed")
+    observed = series.to_numpy(dtype=float)
+    top.plot(series.index, observed, color="#08519c", lw=1.2, label="observed")
     top.plot(
         pointwise["date"],
         pointwise["predicted"],
@@ -226,23 +265,25 @@ def counterfactual(
         alpha=0.2,
         label="95% forecast interval",
     )
-    top.set_ylim(bottom=0)
-    top.set_ylabel(plain(unit), fontsize=8)
+    shown = np.concatenate(
+        [observed, *(pointwise[c].to_numpy(dtype=float) for c in ("pred_low", "pred_high"))]
+    )
+    _fit_scale(top, shown, log=True)
+    top.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    top.set_ylabel(plain(unit) + " (log scale)", fontsize=8)
     top.set_title("observed and forecast", fontsize=9, loc="left")
-    _effect_band(daily, pointwise, ("effect", "effect_low", "effect_high"))
-    daily.set_ylabel("observed − forecast", fontsize=8)
-    daily.set_title("effect on each day", fontsize=9, loc="left")
-    if "cum_effect" in pointwise:
-        _effect_band(total, pointwise, ("cum_effect", "cum_low", "cum_high"))
-    total.set_ylabel("running total", fontsize=8)
-    total.set_title("effect summed from the event day", fontsize=9, loc="left")
+    _ratio_panel(daily, pointwise, "ratio")
+    daily.set_ylabel("observed ÷ forecast", fontsize=8)
+    daily.set_title("observed ÷ forecast on each day", fontsize=9, loc="left")
+    if "cum_ratio" in pointwise:
+        _ratio_panel(total, pointwise, "cum_ratio")
+    total.set_ylabel("running ratio", fontsize=8)
+    total.set_title("observed ÷ forecast, summed from the event day", fontsize=9, loc="left")
     total.set_xlabel("date (UTC day)")
     total.xaxis.set_major_formatter(mdates.ConciseDateFormatter(total.xaxis.get_major_locator()))
     for ax in axes:
         # matplotlib's date converter takes a Timestamp where its stub says float
         ax.axvline(cast(float, event_date), color="black", lw=1)
-        if ax is not top:
-            ax.axhline(0, color="grey", lw=0.8, ls=":")
     top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(plain(title) or "Activity after the event against its forecast")
     return list(axes)

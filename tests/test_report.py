@@ -124,9 +124,13 @@ def test_figures_reach_the_report_even_with_a_headless_backend(tmp_path, monkeyp
     _notebook(
         nbs / "plot.ipynb",
         'results_path = "results.json"',
-        "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.title('a figure')\nplt.show()",
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.title('a figure')\nplt.show()\n"
+        "from analysis import plots\nplots.report_style()\n"
+        "fig, ax = plt.subplots()\nax.plot([1, 2], [3, 4], label='activity')\nax.legend()\n"
+        "ax.set(title='Rise <b>', xlabel='day', ylabel='posts per day')\nplots.show()",
     )
-    (nbs / "reports.yaml").write_text(yaml.safe_dump({"runs": [{"notebook": "plot"}]}))
+    runs = {"runs": [{"notebook": "plot", "title": "Plots & <alt> text"}]}
+    (nbs / "reports.yaml").write_text(yaml.safe_dump(runs))
     shutil.copytree(MINIMAL, tmp_path / "study")
     result = run_batch(
         load_runs(nbs / "reports.yaml", nbs),
@@ -140,8 +144,15 @@ def test_figures_reach_the_report_even_with_a_headless_backend(tmp_path, monkeyp
     book = nbformat.read(tmp_path / "reports" / "runs" / "plot" / "notebook.ipynb", as_version=4)
     outputs = [o for c in book.cells for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs)
-    page = (tmp_path / "reports" / "runs" / "plot" / "report.html").read_text()
+    folder = tmp_path / "reports" / "runs" / "plot"
+    page = (folder / "report.html").read_text()
     assert "<img" in page and "data:image/png;base64," in page
+    # plots.show() gives the SVG its description as alt text, escaped
+    alt = 'alt="Figure: Rise &lt;b&gt;. posts per day against day; shows activity."'
+    assert alt in page and "data:image/svg+xml;base64," in page
+    # the run's title is the page's one <h1>, in place of the notebook's "# Fixture"
+    assert page.count("<h1") == 1 and "Plots &amp; &lt;alt&gt; text</h1>" in page
+    assert (folder / "content.html.gz").is_file() and not (folder / "content.html").exists()
 
 
 def test_runs_no_longer_in_the_batch_are_removed(batch):

@@ -51,9 +51,15 @@ def site(processed_dir, raw_dir, tmp_path_factory):
     return out, runs["runs"]
 
 
-def test_every_page_reads_well_at_desktop_and_phone_width(site):
+@pytest.fixture(scope="module")
+def site_checks(site):
+    """Every page of the site laid out and measured once (screenshots written)."""
+    return check_folder(site[0])
+
+
+def test_every_page_reads_well_at_desktop_and_phone_width(site, site_checks):
     out, runs = site
-    checks = check_folder(out)
+    checks = site_checks
     pages = {c.page for c in checks}
     assert len(pages) == 1 + len(runs)  # the index and one page per notebook
     assert all(c.viewport in WIDTHS for c in checks)  # each laid out at the width asked
@@ -93,3 +99,54 @@ def test_check_pages_refuses_a_folder_the_project_did_not_write(tmp_path, capsys
     assert main(["check-pages", "--out", str(tmp_path)]) == 2
     assert "not a report folder this project wrote" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_every_analysis_section_ends_with_a_verdict_and_every_figure_is_described(
+    site, site_checks
+):
+    out, _runs = site
+    checks = [c for c in site_checks if c.width == 1280]
+    for c in checks:
+        assert len(c.h1) == 1 and c.images_without_alt == 0, c
+    by_page = {c.page: c for c in checks}
+    floyd = next(c for p, c in by_page.items() if "10_case_study" in p)
+    assert floyd.h1 == ("Case study: Murder of George Floyd",)  # the run's title, once
+    # the case study's three analysis sections each end with Verdict: ... Caveat: ...
+    page = (out / floyd.page).read_text()
+    assert page.count('<p class="verdict">') >= 3
+    assert floyd.sections_without_verdict == ("The legal events and their sources",)
+
+
+def test_the_reports_table_filters_to_a_no_match_row_and_sorts_numbers_as_numbers(site, tmp_path):
+    """In Chromium: a filter that matches nothing shows one 'No report matches' row, and
+    sorting by time puts 9.5 s before 10.2 s (numbers, not text)."""
+    import re
+
+    from analysis.report.browser import _run
+
+    out, _ = site
+    page = (out / "index.html").read_text()
+    probe = out / ".probe-table.html"
+    script = """<script>
+    var q = document.getElementById("q");
+    q.value = "no report has this text"; q.dispatchEvent(new Event("input"));
+    var empty = document.querySelector("tr.empty");
+    var a = empty.hidden ? "hidden" : "shown";
+    q.value = ""; q.dispatchEvent(new Event("input"));
+    var b = empty.hidden ? "hidden" : "shown";
+    document.querySelector('button[data-col="4"]').click();
+    var times = Array.prototype.map.call(document.querySelectorAll("#runs tbody tr"),
+      function (r) { return r.cells.length > 4 ? r.cells[4].dataset.sort : "end"; });
+    document.body.setAttribute("data-result", [a, b].concat(times).join(","));
+    </script></body>"""
+    probe.write_text(page.replace("</body>", script, 1))
+    try:
+        dom = _run(find_chromium(), ["--dump-dom", probe.as_uri()], tmp_path / "profile")
+    finally:
+        probe.unlink()
+    result = re.search(r'data-result="([^"]*)"', dom).group(1).split(",")
+    assert result[:2] == ["shown", "hidden"]
+    times = result[2:]
+    assert times[-1] == "end"  # the no-match row stays last
+    numbers = [float(t) for t in times[:-1]]
+    assert numbers == sorted(numbers) and len(numbers) == 6

@@ -2,8 +2,9 @@
 
 ``python -m analysis check-pages --out reports`` opens the index and every report of a
 report folder in headless Chromium at 1280 and 414 CSS pixels wide, measures each page
-(title, link back, footer with commit and licences, warnings shown, the widest table,
-whether the page scrolls sideways) and writes a screenshot of each into
+(title, one ``<h1>``, link back, footer with commit and licences, warnings shown, the
+widest table, whether the page scrolls sideways, figures without alt text, analysis
+sections that do not end with a verdict) and writes a screenshot of each into
 ``screenshots/`` of that folder for review. The measurements come from a copy of the
 page with a small script added before ``</body>``; the copy is removed afterwards.
 """
@@ -22,12 +23,26 @@ from pathlib import Path
 from .._io import atomic_write
 
 __all__ = [
+    "DESCRIPTIVE_SECTIONS",
     "WIDTHS",
     "PageCheck",
     "check_folder",
     "find_chromium",
     "measure_page",
 ]
+
+#: Sections of the reports that describe the data rather than analyse it: they need no
+#: "Verdict: … Caveat: …" line (every other section of a report ends with one).
+DESCRIPTIVE_SECTIONS: frozenset[str] = frozenset(
+    {
+        "Cases by country and category",
+        "Legal events by type and date precision",
+        "Activity series: coverage and gaps",
+        "The legal events and their sources",
+        "Data sources and licences",
+        "Cite this page",
+    }
+)
 
 #: Desktop and phone widths, in CSS pixels.
 WIDTHS: tuple[int, ...] = (1280, 414)
@@ -65,7 +80,25 @@ _MEASURE = """<script>
     widest_table: tables.reduce(function (m, t) {
       return Math.max(m, t.getBoundingClientRect().width); }, 0),
     loose_wide_tables: tables.filter(function (t) {
-      return t.getBoundingClientRect().right > window.innerWidth + 1 && !scrolls(t); }).length
+      return t.getBoundingClientRect().right > window.innerWidth + 1 && !scrolls(t); }).length,
+    h1: Array.prototype.map.call(document.querySelectorAll("h1"),
+      function (h) { return h.textContent.trim(); }),
+    images_without_alt: Array.prototype.filter.call(document.querySelectorAll("main img"),
+      function (i) { var a = (i.getAttribute("alt") || "").trim();
+        return a.length < 12 || a.indexOf("No description") === 0; }).length,
+    sections_without_verdict: (function () {
+      var main = document.querySelector("main.report");
+      if (!main) return [];
+      var heads = Array.prototype.slice.call(main.querySelectorAll("h2"));
+      var verdicts = Array.prototype.slice.call(main.querySelectorAll(".verdict"));
+      return heads.filter(function (h, i) {
+        var next = heads[i + 1];
+        return !verdicts.some(function (v) {
+          return (h.compareDocumentPosition(v) & Node.DOCUMENT_POSITION_FOLLOWING) &&
+            (!next || (next.compareDocumentPosition(v) & Node.DOCUMENT_POSITION_PRECEDING));
+        });
+      }).map(function (h) { return h.textContent.replace("\u00b6", "").trim(); });
+    })()
   };
   parent.postMessage(JSON.stringify(r), "*");
 })();
@@ -96,6 +129,9 @@ class PageCheck:
     page_width: int
     widest_table: float
     loose_wide_tables: int
+    h1: tuple[str, ...] = ()
+    images_without_alt: int = 0
+    sections_without_verdict: tuple[str, ...] = ()
 
     def problems(self) -> list[str]:
         """What a reader would trip over on this page, in words (empty: none)."""
@@ -120,6 +156,13 @@ class PageCheck:
             out.append(f"a table wider than the window ({self.widest_table:.0f} px)")
         if self.loose_wide_tables:
             out.append(f"{self.loose_wide_tables} table(s) cut off at the window's edge")
+        if len(self.h1) != 1:
+            out.append(f"{len(self.h1)} top-level headings (<h1>), not one")
+        if self.images_without_alt:
+            out.append(f"{self.images_without_alt} figure(s) without a description (alt text)")
+        missing = [h for h in self.sections_without_verdict if h not in DESCRIPTIVE_SECTIONS]
+        if missing:
+            out.append("sections without a verdict: " + "; ".join(missing))
         return out
 
 
@@ -189,6 +232,9 @@ def measure_page(
         page_width=int(data["page_width"]),
         widest_table=float(data["widest_table"]),
         loose_wide_tables=int(data["loose_wide_tables"]),
+        h1=tuple(str(h) for h in data.get("h1", [])),
+        images_without_alt=int(data.get("images_without_alt", 0)),
+        sections_without_verdict=tuple(str(h) for h in data.get("sections_without_verdict", [])),
     )
 
 

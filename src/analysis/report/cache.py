@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .. import __version__, config
+from .pages import CONTENT_FILE
 from .records import RunRecord
 from .runs import STATUS_FILE, Run
 
@@ -83,7 +84,7 @@ def _cached(run: Run, out_dir: Path, key: str) -> RunRecord | None:
     record = _previous(run, out_dir)
     if record is None or not record.ok or record.key != key:
         return None
-    if (run.folder(out_dir) / "content.html").is_file():
+    if (run.folder(out_dir) / CONTENT_FILE).is_file():
         return dataclasses.replace(record, cached=True)
     return None
 

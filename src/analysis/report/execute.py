@@ -15,10 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .._io import (
-    atomic_write,
-)
-from .pages import CONTENT_FILE, render_fragment
+from .pages import CONTENT_FILE, LEGACY_CONTENT_FILE, render_fragment, write_fragment
 from .records import RunRecord, RunSpec
 
 __all__ = [
@@ -98,7 +95,8 @@ def execute_run(spec: RunSpec) -> RunRecord:
         os.replace(tmp_nb, nb_out)
         try:
             fragment, stderr = render_fragment(nb_out, spec.show_code)
-            atomic_write(folder / CONTENT_FILE, lambda p: p.write_text(fragment, encoding="utf-8"))
+            write_fragment(folder / CONTENT_FILE, fragment)
+            (folder / LEGACY_CONTENT_FILE).unlink(missing_ok=True)  # an older batch's copy
             if stderr:  # warnings are for developers: the run's log, not the page
                 with open(folder / "kernel.log", "a", encoding="utf-8") as log:
                     log.write(stderr)

@@ -1,11 +1,13 @@
 """The pages readers open: each run's report wrapped in the site's page, and the site's
 shared stylesheet.
 
-A run renders its executed notebook once, to an HTML fragment (``content.html``:
-nbconvert's ``basic`` template, no stylesheet, no script from the web). Every batch
-then wraps each fragment in ``templates/page.html.j2`` — a real ``<title>``, a link back
-to the findings and to the previous and next report, and a footer with the page's data
-sources and licences, how to cite it, and its provenance — and writes
+A run renders its executed notebook once, to an HTML fragment (``content.html.gz``,
+gzip-compressed since only the batch reads it: nbconvert's ``basic`` template with
+each figure's description as its ``alt`` text, no stylesheet, no script from the web).
+Every batch then wraps each fragment in ``templates/page.html.j2`` — the run's title
+as ``<title>`` and as the page's one ``<h1>``, a link back to the findings and to the
+previous and next report, and a footer with the page's data sources and licences, how
+to cite it, and its provenance — and writes
 ``assets/site.css`` once for all pages. Wrapping is cheap, so the links between pages
 always match the current batch, also for reports reused from the cache. Templates are
 rendered by jinja2 with autoescaping: every data value (a case title, a label, a URL) is
@@ -15,6 +17,8 @@ escaped; only the notebook's own HTML fragment is inserted as markup.
 from __future__ import annotations
 
 import functools
+import gzip
+import html
 import json
 import re
 import time
@@ -28,16 +32,22 @@ from .records import RunRecord
 __all__ = [
     "ASSETS",
     "CONTENT_FILE",
+    "LEGACY_CONTENT_FILE",
     "page_sources",
+    "read_fragment",
     "render_fragment",
     "render_html",
     "templates",
+    "with_title",
     "write_assets",
+    "write_fragment",
     "write_pages",
 ]
 
-#: A run's rendered notebook, before it is wrapped in the page.
-CONTENT_FILE = "content.html"
+#: A run's rendered notebook (gzip), before it is wrapped in the page.
+CONTENT_FILE = "content.html.gz"
+#: Where earlier versions kept it, uncompressed (removed when a run is redone).
+LEGACY_CONTENT_FILE = "content.html"
 #: Folder of the shared stylesheet, inside the report folder.
 ASSETS = "assets"
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -62,7 +72,9 @@ def _exporter(show_code: bool) -> Any:
     """One nbconvert exporter per worker process (loading its templates is slow)."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="basic")
+    exporter = HTMLExporter(
+        template_name="pp_report", extra_template_basedirs=[str(_TEMPLATES / "nbconvert")]
+    )
     exporter.exclude_input = not show_code
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
@@ -102,6 +114,29 @@ def render_fragment(notebook_path: Path, show_code: bool = False) -> tuple[str, 
         flags=re.S,
     )
     return body, "".join(stderr)
+
+
+def write_fragment(path: Path, fragment: str) -> None:
+    """Write a run's fragment compressed (atomically; the same bytes for the same text)."""
+    data = gzip.compress(fragment.encode("utf-8"), mtime=0)
+    atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def read_fragment(path: Path) -> str:
+    """A fragment written by :func:`write_fragment`."""
+    return gzip.decompress(Path(path).read_bytes()).decode("utf-8")
+
+
+_H1 = re.compile(r"<h1\b[^>]*>.*?</h1>", re.S)
+
+
+def with_title(fragment: str, title: str) -> str:
+    """The fragment with ``title`` (escaped) as its one ``<h1>``: it replaces the
+    notebook's first top-level heading, or comes first when there is none."""
+    heading = f'<h1 class="page-title">{html.escape(title)}</h1>'
+    if _H1.search(fragment):
+        return _H1.sub(lambda _: heading, fragment, count=1)
+    return heading + "\n" + fragment
 
 
 def render_html(notebook_path: Path, show_code: bool = False) -> str:
@@ -177,7 +212,7 @@ def write_pages(records: Sequence[RunRecord], out_dir: Path, provenance: dict[st
         html = page.render(
             title=record.run.title,
             root="../../",
-            content=Markup((folder / CONTENT_FILE).read_text(encoding="utf-8")),
+            content=Markup(with_title(read_fragment(folder / CONTENT_FILE), record.run.title)),
             sources=page_sources(record),
             cite=_cite(record, prov),
             finished=record.finished or "?",

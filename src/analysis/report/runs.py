@@ -39,7 +39,8 @@ RESERVED = {"results_path", "data_dir"}
 STATUS_FILE = "status.json"
 RUN_FILES = (
     "report.html",
-    "content.html",
+    "content.html.gz",
+    "content.html",  # written by earlier versions (pages.LEGACY_CONTENT_FILE)
     STATUS_FILE,
     "results.json",
     "notebook.ipynb",

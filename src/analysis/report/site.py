@@ -106,6 +106,7 @@ def findings(records: Sequence[RunRecord]) -> dict[str, Any]:
         f"{clean} of the {before} rises before an event have no other case's event in their "
         "windows and hold under other reasonable rules.",
     ]
+    bottom = _bottom_line(records, totals, labelled, before, clean)
     scope = _scope(records, cases, by_category)
     if scope:
         sentences.append(scope)
@@ -127,7 +128,50 @@ def findings(records: Sequence[RunRecord]) -> dict[str, Any]:
         if table
     ]
     tiles = [{"n": totals[k], "words": f"{k}: {LABEL_WORDS[k]}"} for k in _LABELS]
-    return {"total": total, "tiles": tiles, "sentences": sentences, "groups": groups}
+    return {
+        "total": total,
+        "bottom_line": bottom,
+        "tiles": tiles,
+        "sentences": sentences,
+        "groups": groups,
+    }
+
+
+def _bottom_line(
+    records: Sequence[RunRecord], totals: dict[str, int], labelled: int, before: int, clean: int
+) -> str:
+    """The one paragraph a reader quotes: what the labels add up to, how far the rises
+    before events hold, and what kind of attention the data measure."""
+    if not labelled:
+        return ""
+    after = totals["followed"]
+    if before > 1.5 * after:
+        compare = f"more often before the event ({before}) than only after it ({after})"
+    elif after > 1.5 * before:
+        compare = f"more often only after the event ({after}) than before it ({before})"
+    else:
+        compare = f"about as often before the event ({before}) as only after it ({after})"
+    text = (
+        f"Around most legal events ({totals['neither']} of the {labelled} that could be "
+        f"labelled) online attention did not rise measurably. Where it rose, it rose {compare}, "
+        f"and only {clean} of the {before} rises before an event hold once other cases' news "
+        "and other reasonable rules are taken into account. This data cannot show that "
+        "online pressure moved a court or a government."
+    )
+    overview = next((r for r in records if r.run.notebook == "00_data_overview" and r.ok), None)
+    platforms = (overview.headlines.get("platforms") if overview else None) or {}
+    if isinstance(platforms, dict) and platforms:
+        n = sum(int(v) for v in platforms.values())
+        if len(platforms) == 1:
+            (name,) = platforms
+            text += (
+                f" All {n} activity series are {str(name).capitalize()} posts: page views, "
+                "search interest and news attention are not in this batch."
+            )
+        else:
+            names = ", ".join(str(k).capitalize() for k in sorted(platforms))
+            text += f" The {n} activity series come from {names}."
+    return text
 
 
 def _scope(records: Sequence[RunRecord], cases: int, by_category: dict[str, dict[str, int]]) -> str:

@@ -132,12 +132,19 @@ def test_impact_sentence_reports_the_counterfactual_and_its_placebo_dates():
     counts = narrative.placebo_counts(placebo)
     assert counts["placebo_dates"] == 3  # the date 400 days back has no training data
     text = narrative.impact_sentence(120.0, 4, impact, placebo, level_interval=(-10.0, 250.0))
-    assert "+120%, 95% interval -10% to +250%: no detectable change" in text
+    # a level change is a fold change: +120 % reads 2.20x, -10 % 0.90x, +250 % 3.50x
+    assert "2.20× the level the trend before it predicts, 95% interval 0.90× to 3.50×" in text
+    assert "no detectable change" in text
+    huge = narrative.impact_sentence(155194.0, 4, impact, placebo, level_interval=(10, 1e6))
+    assert "Level on the event day: 1,553× the level" in huge and "+155194%" not in huge
     assert "Gibbs sampler" in text
     median_forecast = impact.cumulative["observed_sum"] - impact.cumulative["effect"]
     assert f"against a median forecast of {median_forecast:,.0f}" in text
     c = impact.cumulative
-    assert f"{c['ratio']:.2f}× the forecast (95% interval {c['ratio_low']:.2f}×" in text
+    assert (
+        f"{narrative.fold(c['ratio'])} the forecast (95% interval {narrative.fold(c['ratio_low'])}"
+        in text
+    )
     assert "**more activity than the forecast**" in text
     assert impact.cumulative["relative"] > 1  # activity tripled on day 250
     assert "3 earlier dates" in text
@@ -158,12 +165,25 @@ def test_impact_sentence_reports_the_counterfactual_and_its_placebo_dates():
     assert "No placebo date" in narrative.impact_sentence(0, 1, impact, none)
 
 
-def test_ratio_verdict_says_inconclusive_when_the_interval_includes_one():
+def test_ratio_conclusion_says_inconclusive_when_the_interval_includes_one():
     row = pd.Series({"odds_ratio": 1.4, "odds_ratio_low": 0.9, "odds_ratio_high": 2.1})
-    text = narrative.ratio_verdict(row, "odds_ratio", "the odds")
-    assert "1.40 times as high (95% interval 0.90 to 2.10)" in text and "inconclusive" in text
+    c = narrative.ratio_conclusion(row, "odds_ratio", "the odds")
+    assert "1.40× as high (95% interval 0.90× to 2.10×)" in c.verdict
+    assert "inconclusive" in c.verdict
     row = pd.Series({"odds_ratio": 1.4, "odds_ratio_low": 1.1, "odds_ratio_high": 2.1})
-    assert "not the effect of pressure" in narrative.ratio_verdict(row, "odds_ratio", "the odds")
+    c = narrative.ratio_conclusion(row, "odds_ratio", "the odds")
+    assert "inconclusive" not in c.verdict and "not the effect of pressure" in c.caveat
+
+
+def test_a_conclusion_is_one_escaped_paragraph_with_verdict_and_caveat():
+    c = narrative.Conclusion("Rose before <b>x</b>.", "Shared & noisy.")
+    html = c._repr_html_()
+    assert html.startswith('<p class="verdict"><strong>Verdict:</strong> Rose before &lt;b&gt;')
+    assert "<strong>Caveat:</strong> Shared &amp; noisy.</p>" in html
+    assert str(c) == "Verdict: Rose before <b>x</b>. Caveat: Shared & noisy."
+    assert narrative.fold(0.93) == "0.93×" and narrative.fold(12.44) == "12.4×"
+    assert narrative.fold(1553.2) == "1,553×" and narrative.fold(0.0012) == "0.0012×"
+    assert narrative.fold(float("nan")) == "n/a"
 
 
 def test_stacked_granger_and_time_to_charge_sentences_end_with_a_verdict():
@@ -179,11 +199,13 @@ def test_stacked_granger_and_time_to_charge_sentences_end_with_a_verdict():
             "dropped_contaminated": False,
         },
     )
-    text = narrative.stacked_sentence(st)
-    assert "4 event windows, 9 clean control windows, 1 event windows" in text and "(kept)" in text
-    assert text.endswith("activity rose after these events more than on clean series.")
+    text = narrative.stacked_sentence(st, of=6)
+    assert text.startswith("4 of the 6 event windows have clean control series")
+    assert "(9 control windows); 1 of them" in text and "(kept)" in text
+    verdict = narrative.stacked_conclusion(st).verdict
+    assert verdict == "A rise after the events relative to clean series (p = 0.010)."
     st.post_test["p_boot"] = 0.2
-    assert "no rise after these events" in narrative.stacked_sentence(st)
+    assert "No detectable change after the events" in narrative.stacked_conclusion(st).verdict
 
     found = pd.DataFrame(
         [
@@ -196,6 +218,8 @@ def test_stacked_granger_and_time_to_charge_sentences_end_with_a_verdict():
     assert "1 of 3 pairs where activity predicts legal events" in text
     assert "0 of 3 pairs where legal events predict activity" in text
     assert "1 tests would look significant" in text
+    verdict = narrative.granger_conclusion(found, 0.05).verdict
+    assert verdict.startswith("Activity predicts legal events in 1 of 3 pairs")
 
     panel = pd.DataFrame({"case_id": ["a", "a", "b"], "event": [0, 1, 0], "competing": [0, 0, 1]})
     panel.attrs = {"excluded": {"c": "no criminal process"}, "n_dropped_periods": 2}
@@ -206,7 +230,9 @@ def test_stacked_granger_and_time_to_charge_sentences_end_with_a_verdict():
     )
     text = narrative.time_to_charge_sentence(panel, fit, 365)
     assert text.startswith("2 criminal cases followed from the incident for at most 365 days")
-    assert "Left out: c: no criminal process" in text and "inconclusive" in text
+    assert "Left out: c: no criminal process" in text and "Hazard ratio 1.20" in text
+    c = narrative.time_to_charge_conclusion(panel, fit)
+    assert "inconclusive" in c.verdict and c.caveat.startswith("1 charges in 2 cases")
 
 
 def test_main_series_and_not_enough(minimal_dir):
@@ -214,8 +240,9 @@ def test_main_series_and_not_enough(minimal_dir):
 
     study = load_study(minimal_dir, warn=False)
     assert narrative.main_series(study) == "free_ana"
-    text = narrative.not_enough("the model", InsufficientData("1 case; *two* needed"))
-    assert text.startswith("**Not enough data for the model:** 1 case; \\*two\\* needed.")
+    c = narrative.not_enough("the model", InsufficientData("1 case; <two> needed"))
+    assert c.verdict == "Not enough data for the model: 1 case; <two> needed."
+    assert "&lt;two&gt;" in c._repr_html_()  # escaped where it is shown
 
 
 def test_tables_read_like_prose_numbers():
@@ -305,3 +332,89 @@ def test_model_terms_and_yes_no_read_as_words_and_numpy_counts_get_separators():
     frame = pd.DataFrame({"term": ["pre_vs_base"], "conf_low": [-3.7]})
     html = readable(frame, labels={"conf_low": "No-effect range low"}).to_html()
     assert "No-effect range low" in html and "before the event vs the baseline" in html
+
+
+def test_an_onset_on_a_shared_series_before_the_incident_is_not_this_cases(real_study):
+    """#BlackLivesMatter rose on 28 April 2020, during Ahmaud Arbery's case: on George
+    Floyd's page that rise must not read as attention to his case (killed 25 May)."""
+    from analysis.timing import onsets
+
+    case = narrative.case_header(real_study, "george_floyd")
+    o = onsets(real_study, cases=["george_floyd"], n_boot=0).iloc[0]
+    assert o["onset"] < pd.Timestamp("2020-05-25")
+    c = narrative.onset_conclusion(real_study, case, "blacklivesmatter", o)
+    assert "before the incident (25 May 2020)" in c.verdict
+    assert "not attention to this case" in c.verdict
+    assert "Killing of Ahmaud Arbery" in c.caveat and "shared with" in c.caveat
+    # a case's own series: its onset is attention to the case, with the band's caveat
+    own = narrative.case_header(real_study, "mahsa_amini")
+    mo = onsets(real_study, cases=["mahsa_amini"], n_boot=19).iloc[0]
+    c = narrative.onset_conclusion(real_study, own, mo["campaign_id"], mo)
+    assert (
+        c.verdict.startswith("Attention to this case (#MahsaAmini")
+        and "its own series" in c.verdict
+    )
+    assert "bootstrap band" in c.caveat
+    none = narrative.onset_conclusion(real_study, own, None, None)
+    assert none.verdict.startswith("No activity series covers")
+
+
+def test_the_timing_conclusion_counts_the_answering_labels_and_their_caveats(real_study):
+    table = timing_table(real_study, TimingRule(n_boot=19), cases=["george_floyd"]).table
+    case = narrative.case_header(real_study, "george_floyd")
+    c = narrative.timing_conclusion(table, case)
+    legal = table[table["preferred"] & (table["event_type"] != "incident")]
+    counts = legal["label"].value_counts()
+    before = int(counts.get("preceded", 0) + counts.get("both", 0))
+    assert f"Of this case's {len(legal)} legal events" in c.verdict
+    assert f"attention rose before {before} (preceded or both)" in c.verdict
+    assert f"{len(legal)} of the {len(legal)} labels rest on a series other cases share" in c.caveat
+
+
+def test_one_sample_for_every_section_of_an_event_study(real_study):
+    """The page states one N: the windows the sample counts are exactly those the
+    leads-and-lags regression (one fixed effect per window) and the placebo test use."""
+    from analysis.event_study import event_time_curves, leads_lags, placebo_test
+
+    sample = narrative.event_sample(real_study, "charge", 14, 28)
+    ll = leads_lags(real_study, window=14, event_types=["charge"], n_boot=0)
+    placebo = placebo_test(real_study, window=14, event_types=["charge"], n_draws=9)
+    curves = event_time_curves(real_study, window=14, event_types=["charge"], n_boot=9)
+    assert sample["n_windows"] == ll.spec["n_fixed_effects"] == placebo.n_rows
+    assert sample["n_cases"] == ll.n_clusters == curves["n_cases"].max()
+    c = narrative.event_sample_conclusion(sample, "charge")
+    assert c.verdict.startswith(f"{sample['n_windows']} 'charge' event windows in")
+    assert f"{sample['n_unobserved']} without observed days" in c.caveat
+
+
+def test_weaker_sources_are_flagged_and_the_rows_licence_stated(real_study):
+    assert narrative.source_kind("https://en.wikipedia.org/wiki/X") == "an encyclopedia"
+    assert narrative.source_kind("https://boingboing.net/2021/06/25/x") != ""
+    assert narrative.source_kind("https://www.justice.gov/opa/x") == ""
+    assert narrative.source_kind("javascript:alert(1)") == ""
+    page = narrative.sources_table(real_study, "george_floyd")
+    assert page.count("weaker source:") == 2  # latimesnow and Boing Boing
+    assert "MIT licence" in page and "2 of them cite" in page
+    assert "<td>26 May 2020</td>" in page and "<td>resignation or dismissal</td>" in page
+
+
+def test_the_overview_conclusion_names_what_kind_of_attention_the_data_hold(real_study):
+    c = narrative.overview_conclusion(real_study, real_study.coverage())
+    assert "on twitter" in c.verdict
+    assert "page views, search interest and news coverage are not in this study" in c.caveat
+
+
+def test_an_impact_conclusion_says_when_the_prior_decides(monkeypatch):
+    from types import SimpleNamespace
+
+    cum = {"ratio": 1.08, "ratio_low": 0.07, "ratio_high": 6.45, "n_post_days": 28}
+    impact = SimpleNamespace(cumulative=cum)
+    ci = SimpleNamespace(cumulative={**cum, "ratio": 1.37, "ratio_low": 1.05, "ratio_high": 1.78})
+    none = pd.DataFrame({"placebo_date": [], "effect": [], "excludes_zero": []})
+    c = narrative.impact_conclusion(impact, none, ci, shared=True)
+    assert "1.08× the forecast" in c.verdict and "inconclusive" in c.verdict
+    assert "CausalImpact's default prior" in c.caveat and "shared" in c.caveat
+    agree = narrative.impact_conclusion(impact, none, impact)
+    assert "no earlier date had enough observed days" in agree.caveat
+    quiet = pd.DataFrame({"placebo_date": [1, 2], "effect": [0.1, 0.2], "excludes_zero": [0, 0]})
+    assert "no 'effect' at 2 earlier dates" in narrative.impact_conclusion(impact, quiet).caveat

@@ -62,6 +62,7 @@ def test_00_data_overview(sim_dir, tmp_path):
         "day_precision_events": 24,
         "series": 12,
         "series_with_gaps": 0,
+        "platforms": {"simulated": 12},
     }
 
 

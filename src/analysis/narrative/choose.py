@@ -19,13 +19,16 @@ from .words import (
 )
 
 __all__ = [
+    "WEAK_SOURCES",
     "busiest_pair",
     "case_header",
+    "case_line",
     "case_panels",
     "case_series",
     "case_window",
     "cases_table",
     "cases_with_observed_events",
+    "event_sample",
     "key_event",
     "main_series",
     "major_event_types",
@@ -33,6 +36,7 @@ __all__ = [
     "overview_tables",
     "primary_series",
     "series_sources",
+    "source_kind",
     "sources_table",
 ]
 
@@ -139,6 +143,17 @@ def case_header(study: Study, case_id: str) -> dict[str, Any]:
     }
 
 
+def case_line(case: dict[str, Any]) -> str:
+    """One Markdown line under a case study's title: country, category, events, series."""
+    n = case["n_events"]
+    series = ", ".join(x for x in case["series_labels"] if x) or "none"
+    return (
+        f"Country: {md(case['country'])} · category: "
+        f"{md(str(case['category']).replace('_', ' '))} · {n} legal event{'' if n == 1 else 's'}"
+        f" · series: {md(series)}"
+    )
+
+
 def case_window(
     study: Study, case_id: str, campaign_id: str, before: int = 120, after: int = 90
 ) -> pd.Series:
@@ -179,28 +194,125 @@ def major_event_types(
     return sorted(per_type[per_type >= min_cases].index)
 
 
+def event_sample(
+    study: Study, event_type: str, window: int = 14, baseline_days: int = 28
+) -> dict[str, Any]:
+    """The windows an event-study page analyses, counted once for every section.
+
+    A window is one (event, linked series) pair whose baseline, run-up and aftermath
+    each have an observed day — exactly the windows
+    :func:`~analysis.event_study.event_time_curves`,
+    :func:`~analysis.event_study.leads_lags` and
+    :func:`~analysis.event_study.placebo_test` use.
+
+    Returns
+    -------
+    dict
+        ``n_windows``, ``n_cases``, ``n_events``, ``n_series``, ``n_shared`` (windows on
+        a series other cases share), ``n_not_day`` (events of the type dated only to the
+        month or year) and ``n_unobserved`` (day-precision events with no usable window).
+    """
+    from ..event_core import _windows
+
+    rows = _windows(study, window, baseline_days, [event_type], "zscore").rows
+    links = study.case_campaigns()
+    per_series = links.groupby("campaign_id")["case_id"].nunique()
+    of_type = study.legal_events[study.legal_events["event_type"] == event_type]
+    day = of_type[of_type["date_precision"] == "day"]
+    return {
+        "n_windows": len(rows),
+        "n_cases": int(rows["case_id"].nunique()),
+        "n_events": int(rows["event_id"].nunique()),
+        "n_series": int(rows["campaign_id"].nunique()),
+        "n_shared": int((rows["campaign_id"].map(per_series).fillna(1) > 1).sum()),
+        "n_not_day": int(len(of_type) - len(day)),
+        "n_unobserved": int((~day["event_id"].isin(rows["event_id"])).sum()),
+    }
+
+
+#: Sources weaker than a news report, an NGO report or a court or government record: the
+#: project's judgment of the sites its curated tables cite (``data/raw/README.md``,
+#: "Known weak spots"). A row citing one is flagged wherever it is shown.
+WEAK_SOURCES: dict[str, str] = {
+    **dict.fromkeys(("wikipedia.org",), "an encyclopedia"),
+    **dict.fromkeys(("rt.com",), "state media"),
+    **dict.fromkeys(
+        (
+            "latimesnow.com",
+            "intouchweekly.com",
+            "boingboing.net",
+            "consequence.net",
+            "vibe.com",
+            "rollingout.com",
+            "newser.com",
+            "truecrimedaily.com",
+            "blavity.com",
+            "paralegalbrief.com",
+            "thestreetjournal.org",
+            "ironbladeonline.com",
+            "asianatimes.com",
+            "lfwp.net",
+        ),
+        "an aggregator or entertainment site",
+    ),
+}
+
+
+def source_kind(url: object) -> str:
+    """What kind of weaker source ``url`` is (``WEAK_SOURCES``), or ``""``."""
+    from urllib.parse import urlparse
+
+    host = urlparse(str(url or "")).netloc.lower().split(":")[0]
+    for domain, kind in WEAK_SOURCES.items():
+        if host == domain or host.endswith("." + domain):
+            return kind
+    return ""
+
+
 def sources_table(study: Study, case_id: str) -> str:
-    """HTML table of a case's legal events with their cited sources (links only for http(s))."""
+    """HTML table of a case's legal events with their cited sources (links only for
+    http(s)), each weaker source flagged, then a line on the rows' provenance and licence."""
+    from ..columns import format_value
+
     ev = study.legal_events[study.legal_events["case_id"] == case_id].sort_values("date")
     rows = []
+    weak = 0
     for rec in ev.to_dict("records"):
         title = (
             rec.get("source_title")
             if isinstance(rec.get("source_title"), str)
             else rec.get("source_url")
         )
+        kind = source_kind(rec.get("source_url"))
+        weak += bool(kind)
+        flag = f' <em class="weak">(weaker source: {html.escape(kind)})</em>' if kind else ""
+        precision = rec["date_precision"]
+        when = pd.Timestamp(rec["date"])
+        date = {"day": f"{when:%-d %b %Y}", "month": f"{when:%b %Y}"}.get(precision, f"{when:%Y}")
         rows.append(
             "<tr>"
-            f"<td>{pd.Timestamp(rec['date']):%Y-%m-%d} ({html.escape(rec['date_precision'])})</td>"
-            f"<td>{html.escape(str(rec['event_type']))}</td><td>{html.escape(str(rec['direction']))}</td>"
+            f"<td>{html.escape(date)}</td>"
+            f"<td>{html.escape(format_value('event_type', rec['event_type']))}</td>"
+            f"<td>{html.escape(str(rec['direction']))}</td>"
             f"<td>{html.escape(str(rec.get('description') or ''), quote=False)}</td>"
-            f"<td>{link(rec.get('source_url'), title or '')}</td>"
+            f"<td>{link(rec.get('source_url'), title or '')}{flag}</td>"
             "</tr>"
         )
     head = (
-        "<tr><th>date</th><th>event</th><th>direction</th><th>description</th><th>source</th></tr>"
+        "<thead><tr><th>Date</th><th>Event</th><th>Direction</th><th>Description</th>"
+        "<th>Source</th></tr></thead>"
     )
-    return f"<table>{head}{''.join(rows)}</table>"
+    note = (
+        f"{len(ev)} row{'s' if len(ev) != 1 else ''} from the project's curated legal-events "
+        "table, published with the project under its MIT licence (cite the project; each "
+        "source page keeps its own rights)."
+    )
+    if weak:
+        note += (
+            f" {weak} of them cite an encyclopedia, aggregator or state-media page rather "
+            "than a news report or a court or government record: a weaker source, flagged."
+        )
+    return f'<table class="sources">{head}<tbody>{"".join(rows)}</tbody></table><p>{note}</p>'
 
 
 def cases_table(study: Study) -> pd.DataFrame:

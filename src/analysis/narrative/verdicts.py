@@ -70,7 +70,9 @@ def _p(x: object) -> str:
         return "p not computed"
     if not math.isfinite(value):
         return "p not computed"
-    return "p < 0.001" if value < 0.001 else f"p = {value:.2g}"
+    if value < 0.001:
+        return "p < 0.001"
+    return f"p = {value:.3f}" if value < 0.1 else f"p = {value:.2f}"
 
 
 def _change(p_value: object, estimate: object, where: str) -> str:
@@ -114,8 +116,9 @@ def _event_study(h: dict[str, Any]) -> str:
     article = "an" if words[:1] in "aeiou" else "a"
     if "pre_test_estimate" not in h:  # recorded before estimates were: no direction
         raise KeyError("pre_test_estimate")
+    windows = f"{h['n_windows']} event windows in " if "n_windows" in h else ""
     text = (
-        f"Pooled over {h['n_cases']} cases: "
+        f"Pooled over {windows}{h['n_cases']} cases: "
         f"{_change(h['pre_test_p_boot'], h['pre_test_estimate'], f'before {article} {words}')} "
         f"and {_change(h['post_test_p_boot'], h['post_test_estimate'], 'after it')} "
         "(wild cluster bootstrap)."

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # its.py imports statsmodels; notebooks without an ITS need n
     from ..event_study import LeadsLagsResult
     from ..its import ImpactResult
     from ..results import ModelResult
+    from .conclusions import Conclusion
 
 __all__ = [
     "LABEL_WORDS",
@@ -33,14 +34,16 @@ __all__ = [
     "label_counts_by",
     "label_summary",
     "labels_verdict",
+    "leads_lags_sentence",
     "link",
+    "logit_sentence",
     "md",
     "not_enough",
     "onset_sentence",
     "placebo_counts",
-    "ratio_verdict",
     "readable",
     "relative_days",
+    "replication_sentence",
     "run_verdict",
     "stacked_sentence",
     "time_to_charge_sentence",
@@ -161,11 +164,14 @@ def link(url: object, text: object | None = None) -> str:
     return label
 
 
-def not_enough(what: str, exc: Exception) -> str:
-    """Markdown in place of an estimate the study cannot support (the reason in words)."""
-    return (
-        f"**Not enough data for {md(what)}:** {md(exc)}. This is a property of the study, "
-        "not an error; the other sections of this page stand."
+def not_enough(what: str, exc: Exception) -> Conclusion:
+    """The conclusion of a section whose estimate the study cannot support (the reason in
+    words), shown in its place."""
+    from .conclusions import Conclusion
+
+    return Conclusion(
+        f"Not enough data for {what}: {str(exc).rstrip('.')}.",
+        "This is a property of the study, not an error; the other sections of this page stand.",
     )
 
 
@@ -190,7 +196,7 @@ def onset_sentence(onset: pd.Series | None, unit: str) -> str:
     """The campaign onset in words, with its band when there is one."""
     if onset is None or pd.isna(onset.get("onset")):
         return "No sustained rise above the baseline was found around the first legal event."
-    text = "Campaign onset (first sustained rise, change-point detection): "
+    text = "Onset of the series (its first sustained rise, by change-point detection): "
     text += f"**{onset['onset']:%d %B %Y}**"
     if pd.notna(onset.get("onset_low")):
         text += f" (95% bootstrap band {onset['onset_low']:%d %b}–{onset['onset_high']:%d %b %Y})"
@@ -214,7 +220,8 @@ def impact_sentence(
     Parameters
     ----------
     level_change_pct : float
-        Segmented regression's level change on the event day, in percent.
+        Segmented regression's level change on the event day, in percent (said as a
+        fold change: +155,194 % reads "1,553×").
     maxlags : int
         HAC lags used for it (the prewhitened kernel's bandwidth, rounded up, minus 1).
     impact : analysis.its.ImpactResult
@@ -229,19 +236,22 @@ def impact_sentence(
         The same counterfactual with CausalImpact's default prior; its ratio is said
         as a sensitivity row, with what that prior assumes.
     """
+    from .conclusions import fold
+
     c = impact.cumulative
     interval = ""
     if level_interval is not None:
         lo, hi = level_interval
-        interval = f", 95% interval {lo:+.0f}% to {hi:+.0f}%"
+        interval = f", 95% interval {fold(1 + lo / 100)} to {fold(1 + hi / 100)}"
         if lo <= 0 <= hi:
             interval += ": no detectable change"
     ratio, low, high = c.get("ratio"), c.get("ratio_low"), c.get("ratio_high")
     verdict = _impact_verdict(low, high)
     text = (
-        f"Level change on the event day: {level_change_pct:+.0f}%{interval} (segmented "
-        f"regression, autocorrelation-robust errors). Over {c['n_post_days']} days, activity "
-        f"was {ratio:.2f}× the forecast (95% interval {low:.2f}× to {high:.2f}×): "
+        f"Level on the event day: {fold(1 + level_change_pct / 100)} the level the trend "
+        f"before it predicts{interval} (segmented regression, autocorrelation-robust "
+        f"errors). Over {c['n_post_days']} days, activity was {fold(ratio)} the forecast "
+        f"(95% interval {fold(low)} to {fold(high)}): "
         f"**{verdict}**; {_num(c['observed_sum'])} observed in all against a median forecast "
         f"of {_num(c['observed_sum'] - c['effect'])} "
         f"({md(impact.spec.get('interval', 'simulated paths'))}; seed {impact.seed})."
@@ -253,7 +263,7 @@ def impact_sentence(
         other = _impact_verdict(s["ratio_low"], s["ratio_high"])
         text += (
             f" With CausalImpact's default prior, which assumes a nearly constant level: "
-            f"{s['ratio']:.2f}× ({s['ratio_low']:.2f}× to {s['ratio_high']:.2f}×), {other}"
+            f"{fold(s['ratio'])} ({fold(s['ratio_low'])} to {fold(s['ratio_high'])}), {other}"
             + (
                 "; the two disagree, so the finding rests on that assumption."
                 if other != verdict
@@ -279,21 +289,6 @@ def impact_sentence(
     )
 
 
-def ratio_verdict(
-    row: pd.Series, ratio: str, what: str, per: str = "each unit of log pressure before an event"
-) -> str:
-    """A sentence for one ratio (odds or hazard) per unit of pre-event pressure.
-
-    ``row`` is a ``tidy()`` row with ``<ratio>``, ``<ratio>_low`` and ``<ratio>_high``;
-    "inconclusive" when the interval includes 1.
-    """
-    r, lo, hi = row[ratio], row[f"{ratio}_low"], row[f"{ratio}_high"]
-    text = f"{per} goes with {what} {r:.2f} times as high (95% interval {lo:.2f} to {hi:.2f})"
-    if lo <= 1 <= hi:
-        return text + " — inconclusive: the interval includes no effect."
-    return text + ". An association across cases, not the effect of pressure on a court."
-
-
 def _impact_verdict(low: float | None, high: float | None) -> str:
     """The counterfactual's verdict from its ratio interval (observed / forecast)."""
     if low is not None and np.isfinite(low) and low > 1:
@@ -316,30 +311,48 @@ def placebo_counts(placebo: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def stacked_sentence(result: LeadsLagsResult) -> str:
-    """The clean-control stacked event study in words, ending with its verdict.
+def stacked_sentence(result: LeadsLagsResult, of: int | None = None) -> str:
+    """The clean-control stacked event study's numbers in words.
 
-    ``result`` is :func:`analysis.event_study.stacked_event_study`'s; the verdict rests
-    on the wild-bootstrap p-value of "after minus before" at 5 %.
+    ``result`` is :func:`analysis.event_study.stacked_event_study`'s; ``of`` is the
+    page's number of event windows (:func:`analysis.narrative.event_sample`), so the
+    reader sees how many of them found clean controls.
+    :func:`~analysis.narrative.stacked_conclusion` gives the verdict.
     """
     sp, spo, spec = result.pre_test, result.post_test, result.spec
-    verdict = (
-        "activity rose after these events more than on clean series"
-        if spo["p_boot"] < 0.05 and spo["estimate"] > 0
-        else "no rise after these events beyond what clean series show"
-    )
+    stacks = f"{spec['n_stacks']} of the {of}" if of is not None else f"{spec['n_stacks']}"
     return (
-        f"{spec['n_stacks']} event windows, {spec['n_control_windows']} clean control "
-        f"windows, {spec['n_contaminated']} event windows contaminated by another event "
-        f"on the same series ({'dropped' if spec['dropped_contaminated'] else 'kept'}). Before "
-        f"the event: {sp['estimate']:+.2f} SDs relative to controls (bootstrap p = "
-        f"{sp['p_boot']:.3g}); after minus before: {spo['estimate']:+.2f} (bootstrap p = "
-        f"{spo['p_boot']:.3g}). **Verdict:** {verdict}."
+        f"{stacks} event windows have clean control series on the same days "
+        f"({spec['n_control_windows']} control windows); {spec['n_contaminated']} of them "
+        f"hold another event of the same series "
+        f"({'dropped' if spec['dropped_contaminated'] else 'kept'}). Before the event: "
+        f"{sp['estimate']:+.2f} SDs relative to controls (bootstrap p = {sp['p_boot']:.3g}); "
+        f"after minus before: {spo['estimate']:+.2f} (bootstrap p = {spo['p_boot']:.3g})."
+    )
+
+
+def leads_lags_sentence(result: LeadsLagsResult) -> str:
+    """The pooled leads-and-lags numbers in words: sample, both tests, both p-values.
+
+    ``result`` is :func:`analysis.event_study.leads_lags`'s (fixed effects per window);
+    :func:`~analysis.narrative.leads_lags_conclusion` gives the verdict.
+    """
+    pre, post = result.pre_test, result.post_test
+    windows = int(result.spec.get("n_fixed_effects", 0))
+    return (
+        f"{windows} event windows from {result.n_clusters} cases ({result.nobs:,} observed "
+        f"days). **Before the event**, activity averaged {pre['estimate']:+.2f} baseline SDs "
+        f"relative to the baseline (t with {pre['df']} df: p = {pre['p_value']:.3g}; wild "
+        f"cluster bootstrap with Webb weights, {pre['n_boot']:,} draws: p = "
+        f"{pre['p_boot']:.3g}). **After it** minus before: {post['estimate']:+.2f} (p = "
+        f"{post['p_value']:.3g}; bootstrap p = {post['p_boot']:.3g}). With this few cases, "
+        "read the bootstrap and placebo p-values rather than the t ones."
     )
 
 
 def granger_sentence(granger: pd.DataFrame, discoveries: pd.DataFrame, alpha: float) -> str:
-    """The lead–lag verdict: discoveries per pair and direction, beside what F would claim."""
+    """Discoveries per pair and direction, beside what the F test would claim
+    (:func:`~analysis.narrative.granger_conclusion` gives the verdict)."""
     from ..causality import bh_adjust
 
     parts = [
@@ -350,30 +363,44 @@ def granger_sentence(granger: pd.DataFrame, discoveries: pd.DataFrame, alpha: fl
     ]
     n_f = int((bh_adjust(granger["p_value"]) < alpha).sum())
     return (
-        "**Verdict:** " + "; ".join(parts) + f" (false discovery rate {alpha:.0%}). "
-        f"By the F test's own p-values, {n_f} tests would look significant — that is what "
-        "rare events and trending series do to an F test, not evidence."
+        "; ".join(parts).capitalize() + f" (false discovery rate {alpha:.0%}, rotation "
+        f"p-values). By the F test's own p-values, {n_f} tests would look significant — "
+        "that is what rare events and trending series do to an F test, not evidence."
     )
 
 
 def time_to_charge_sentence(panel: pd.DataFrame, cox_fit: ModelResult, horizon_days: int) -> str:
-    """Who the time-to-charge panel follows, who it leaves out and why, and the verdict."""
+    """Who the time-to-charge panel follows, who it leaves out and why, and its hazard
+    ratio (:func:`~analysis.narrative.time_to_charge_conclusion` gives the verdict)."""
     hr = cox_fit.tidy().iloc[0]
     left_out = "; ".join(f"{md(k)}: {md(v)}" for k, v in panel.attrs["excluded"].items())
     n_events = int(panel["event"].sum())
-    verdict = ratio_verdict(
-        hr, "hazard_ratio", "a hazard of charge", per="each unit of log activity in the week before"
-    )
     return (
         f"{panel['case_id'].nunique()} criminal cases followed from the incident for at most "
         f"{horizon_days} days: {n_events} first arrests or charges, "
         f"{int(panel['competing'].sum())} decisions not to charge (a competing event: each model "
         f"is a cause-specific hazard), {len(panel)} case-weeks "
         f"({panel.attrs['n_dropped_periods']} weeks without observed activity left out). "
-        f"Left out: {left_out or 'none'}.\n\n**Verdict:** {verdict} Errors are cluster-robust, "
-        f"equal to R's survival. With {n_events} events, treat it as a description, not an "
-        "estimate that would survive a new case."
+        f"Left out: {left_out or 'none'}. Hazard ratio {hr['hazard_ratio']:.2f} per unit of "
+        f"log activity in the week before (95% interval {hr['hazard_ratio_low']:.2f} to "
+        f"{hr['hazard_ratio_high']:.2f}); errors cluster-robust, equal to R's survival."
     )
+
+
+def logit_sentence(model: ModelResult) -> str:
+    """The favourable-outcome logit's sample in words (its verdict is
+    :func:`~analysis.narrative.ratio_conclusion`)."""
+    extra = model.extra
+    return (
+        f"{model.nobs} events from {extra['n_clusters']} cases ({extra['n_events']} "
+        "favourable); errors clustered by case (too few countries to cluster by country)."
+    )
+
+
+def replication_sentence(matched: dict[str, bool]) -> str:
+    """Which published models were reproduced to the printed precision."""
+    marks = ", ".join(f"model {m} {'✓' if ok else '✗'}" for m, ok in matched.items())
+    return f"Reproduced to the printed precision (hazard ratio and robust SE, 4 decimals): {marks}."
 
 
 def readable(

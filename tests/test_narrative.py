@@ -258,6 +258,7 @@ def test_tables_read_like_prose_numbers():
     assert format_value("stability_boot", 0.75) == "75%"
     assert format_value("pct_observed", 99.97) == "99.9%"  # never 100.0 when it is not
     assert format_value("estimate", float("nan")) == ""  # never a raw nan
+    assert format_value("estimate", 0.00027) == "0.00027"  # never e-notation (was 2.7e-04)
     assert label_of("lr_pre_base_p") == "Rise before: p" and label_of("odd_name") == "odd name"
     frame = pd.DataFrame(
         {"event_id": ["a:<b>"], "verdict": ["preceded"], "p_value": [0.5]}, index=[7]

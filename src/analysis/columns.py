@@ -159,7 +159,10 @@ def _number(x: float) -> str:
         return f"{x:,.0f}"
     if size >= 1 or x == 0:
         return f"{x:.2f}"
-    return f"{x:.3f}" if size >= 0.001 else f"{x:.1e}"
+    if size >= 0.001:
+        return f"{x:.3f}"
+    # two significant digits, never e-notation: 0.00027, not 2.7e-04
+    return np.format_float_positional(x, precision=2, unique=False, fractional=False, trim="-")
 
 
 _FORMATS = {

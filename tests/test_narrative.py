@@ -385,7 +385,7 @@ def test_one_sample_for_every_section_of_an_event_study(real_study):
     assert sample["n_cases"] == ll.n_clusters == curves["n_cases"].max()
     c = narrative.event_sample_conclusion(sample, "charge")
     assert c.verdict.startswith(f"{sample['n_windows']} 'charge' event windows in")
-    assert f"{sample['n_unobserved']} without observed days" in c.caveat
+    assert f"Left out, of the events of this type: {sample['n_unobserved']} without" in c.caveat
 
 
 def test_weaker_sources_are_flagged_and_the_rows_licence_stated(real_study):

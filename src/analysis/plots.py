@@ -125,7 +125,7 @@ def series_with_events(
     values = series.to_numpy(dtype=float)
     ax.plot(series.index, values, color="#08519c", lw=1.2, label="activity")
     if onset is not None and onset[0] is not None and not pd.isna(onset[0]):
-        ax.axvline(onset[0], color="black", ls="--", lw=1, label="campaign onset")
+        ax.axvline(onset[0], color="black", ls="--", lw=1, label="onset of the series")
         if onset[1] is not None and not pd.isna(onset[1]):
             ax.axvspan(
                 onset[1],

@@ -303,7 +303,7 @@ def event_sample_conclusion(sample: dict[str, Any], event_words: str) -> Conclus
     if sample["n_unobserved"]:
         left.append(f"{sample['n_unobserved']} without observed days around them")
     out = (
-        f"Left out: {' and '.join(left)} events of this type. "
+        f"Left out, of the events of this type: {' and '.join(left)}. "
         if left
         else "No event of this type is left out. "
     )

@@ -62,9 +62,9 @@ random dates of the real series (:func:`placebo_labels`).
 A label is timing, not proof of cause.
 
 :func:`onsets` — per (case, series), the campaign onset: the first sustained rise above
-the baseline found by exact change-point detection (PELT from ruptures, ``jump=1`` so
-every day is a candidate, L2 cost on ``log1p`` counts), with a bootstrap band, and the
-peak. See :func:`detect_onset` for the penalty rule.
+the baseline found by exact change-point detection (the penalised optimum PELT finds,
+every day a candidate, L2 cost on ``log1p`` counts: :func:`analysis.onset.segment_many`),
+with a bootstrap band, and the peak. See :func:`detect_onset` for the penalty rule.
 
 Layout: the arithmetic of one label (windows, ratios, the calibrated decision) is in
 :mod:`analysis.timing_math`, onsets in :mod:`analysis.onset`; this module builds the
@@ -85,7 +85,6 @@ from tqdm import tqdm
 from ._numeric import quiet
 from .align import INCIDENT, SeriesBank, day_events
 from .onset import (
-    CostL2Cumsum,
     Onset,
     detect_onset,
     onsets,
@@ -101,6 +100,7 @@ from .timing_math import (
     _bank_arrays,
     _busy,
     _decide,
+    _rose_many,
     _enough,
     _label,
     _null,
@@ -118,7 +118,6 @@ __all__ = [
     "ROW_KEYS",
     "SPEC_CHANGES",
     "TAIL_DF",
-    "CostL2Cumsum",
     "Geometry",
     "Onset",
     "TimingResult",
@@ -294,10 +293,9 @@ def _boot_stability(
     block = min(max(block, 1.0), len(null) / 2) if np.isfinite(block) else 1.0
     # arch takes the expected block length as a real number (its stub says int)
     bs = StationaryBootstrap(block, null, seed=np.random.default_rng(seed))  # type: ignore[arg-type]
-    same = 0
-    for (draw,), _ in bs.bootstrap(rule.n_boot):
-        _, _, rose = _decide(lr, np.asarray(draw), rule)
-        same += _label(rose[0], incident) == label
+    draws = np.stack([np.asarray(draw) for (draw,), _ in bs.bootstrap(rule.n_boot)])
+    rose = _rose_many(np.asarray(lr).reshape(-1), draws, rule)
+    same = sum(_label(r, incident) == label for r in rose)
     return same / rule.n_boot
 
 

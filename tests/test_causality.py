@@ -236,12 +236,12 @@ def test_event_rate_model_recovers_a_planted_dependence_and_keeps_its_size():
     from analysis.causality import event_rate_model
 
     found = event_rate_model(_events_from_activity(1, strength=0.8)).tidy().set_index("term")
-    assert found.loc["pressure", "rate_ratio_low"] > 1.3
+    assert found.loc["pressure_sd", "rate_ratio_low"] > 1.3
     rejections = [
         event_rate_model(_events_from_activity(100 + s, strength=0.0))
         .tidy()
         .set_index("term")
-        .loc["pressure", "p_value"]
+        .loc["pressure_sd", "p_value"]
         < 0.05
         for s in range(30)
     ]

@@ -203,9 +203,13 @@ def test_stacked_granger_and_time_to_charge_sentences_end_with_a_verdict():
     assert text.startswith("4 of the 6 event windows have clean control series")
     assert "(9 control windows); 1 of them" in text and "(kept)" in text
     verdict = narrative.stacked_conclusion(st).verdict
-    assert verdict == "A rise after the events relative to clean series (p = 0.010)."
+    assert verdict == (
+        "Against clean series on the same days (wild cluster bootstrap): no detectable "
+        "change before the events (p = 0.60), and a rise after them, relative to before "
+        "(p = 0.010)."
+    )
     st.post_test["p_boot"] = 0.2
-    assert "No detectable change after the events" in narrative.stacked_conclusion(st).verdict
+    assert "no detectable change after them" in narrative.stacked_conclusion(st).verdict
 
     found = pd.DataFrame(
         [
@@ -419,3 +423,58 @@ def test_an_impact_conclusion_says_when_the_prior_decides(monkeypatch):
     assert "no earlier date had enough observed days" in agree.caveat
     quiet = pd.DataFrame({"placebo_date": [1, 2], "effect": [0.1, 0.2], "excludes_zero": [0, 0]})
     assert "no 'effect' at 2 earlier dates" in narrative.impact_conclusion(impact, quiet).caveat
+
+
+def test_the_cross_correlation_verdict_counts_crossings_against_chance():
+    lags = np.arange(-14, 15)
+    few = pd.DataFrame({"lag": lags, "outside_band": np.isin(lags, [1, 11])})
+    c = narrative.xcorr_conclusion(few, "Death of X")
+    assert "2 of 29 lags cross the band" in c.verdict and "no more than chance" in c.verdict
+    assert "1 day (legal events first), 11 days (legal events first)" in c.verdict
+    many = pd.DataFrame({"lag": lags, "outside_band": np.isin(lags, [-7, -6, -5, -4, -3])})
+    c = narrative.xcorr_conclusion(many, "Death of X")
+    assert (
+        "5 of 29 lags" in c.verdict and "more than chance would produce (up to 4 of 29" in c.verdict
+    )
+
+
+def test_front_page_verdicts_give_units_intervals_and_readable_event_words():
+    from analysis.narrative import run_verdict
+
+    h = {"logit_or_pre_pressure": 1.63, "logit_or_low": 1.06, "logit_or_high": 2.51, "logit_n": 77}
+    text = run_verdict("40_outcomes", h)
+    assert text.startswith("Each e-fold (2.7×) rise of activity in the run-up over its baseline")
+    assert "1.63× the odds" in text and "(95% CI 1.06–2.51)" in text
+    h = {
+        "discoveries_activity_to_events": 0,
+        "discoveries_events_to_activity": 1,
+        "pairs": 22,
+        "alpha": 0.05,
+        "event_rate_ratio": 2.31,
+        "event_rate_low": 1.5,
+        "event_rate_high": 3.6,
+        "event_rate_p": 0.0001,
+    }
+    assert "for each standard deviation of higher activity" in run_verdict("30_lead_lag", h)
+    h = {
+        "event_type": "no_charge",
+        "n_cases": 8,
+        "n_windows": 12,
+        "pre_test_estimate": 0.1,
+        "pre_test_p_boot": 0.5,
+        "post_test_estimate": 0.2,
+        "post_test_p_boot": 0.6,
+    }
+    text = run_verdict("20_event_study", h)
+    assert "before a decision not to charge" in text and "12 event windows in 8 cases" in text
+
+
+def test_an_onset_near_the_start_of_the_data_says_it_may_have_begun_earlier(real_study):
+    from analysis.timing import onsets
+
+    case = narrative.case_header(real_study, "mahsa_amini")
+    o = onsets(real_study, cases=["mahsa_amini"], n_boot=0).iloc[0]
+    c = narrative.onset_conclusion(real_study, case, o["campaign_id"], o)
+    assert "it may have begun before the data do" in c.caveat
+    assert "(16 legal events (" not in narrative.case_line(case)
+    assert "dated to the day, the rest to the month or year" in narrative.case_line(case)

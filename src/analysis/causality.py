@@ -241,7 +241,7 @@ def event_rate_model(
     Returns
     -------
     ModelResult
-        Term ``pressure`` (and ``intercept``); ``tidy()`` has ``rate_ratio``;
+        Term ``pressure_sd`` (and ``intercept``); ``tidy()`` has ``rate_ratio``;
         ``extra``: ``n_events``, ``n_pairs``, ``n_clusters``.
     """
     import statsmodels.api as sm
@@ -265,7 +265,7 @@ def event_rate_model(
                     "case_id": case_id,
                     "campaign_id": campaign_id,
                     "events": run["n_events"].to_numpy(dtype=float),
-                    "pressure": ((before - before.mean()) / sd).to_numpy(),
+                    "pressure_sd": ((before - before.mean()) / sd).to_numpy(),
                 }
             )
         )
@@ -274,7 +274,7 @@ def event_rate_model(
     require(data["events"].sum() > 0, "no legal event falls in an observed run")
     n_cases = int(data["case_id"].nunique())
     require(n_cases >= 2, f"{n_cases} case; errors clustered by case need at least two")
-    X = sm.add_constant(data[["pressure"]]).rename(columns={"const": "intercept"})
+    X = sm.add_constant(data[["pressure_sd"]]).rename(columns={"const": "intercept"})
     groups = pd.factorize(data["case_id"])[0]
     fit = sm.GLM(data["events"], X, family=sm.families.Poisson()).fit(
         cov_type="cluster", cov_kwds={"groups": groups}
@@ -286,7 +286,7 @@ def event_rate_model(
         nobs=int(fit.nobs),
         spec={
             "model": "Poisson GLM: daily legal events ~ lagged pressure",
-            "pressure": f"mean {transform} activity over the {lag_days} days before, in SDs "
+            "pressure_sd": f"mean {transform} activity over the {lag_days} days before, in SDs "
             "of the pair's own series",
             "vcov": "cluster by case; t(G - 1) intervals and tests",
         },

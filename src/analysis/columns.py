@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +110,8 @@ COLUMNS: dict[str, Column] = {
     "impulse": Column("Shock to", "words"),
     "response": Column("Response of", "words"),
     "step": Column("Days after", "count"),
+    "horizon": Column("Days after the shock", "count"),
+    "lag_order": Column("VAR lags", "count"),
     "response_value": Column("Response", "number"),
     # replication of published models
     "hr_published": Column("Hazard ratio (published)", "number"),
@@ -134,7 +137,21 @@ TERMS: dict[str, str] = {
     "pre_pressure": "pressure before the event (log)",
     "log_base": "baseline level (log)",
     "pressure": "pressure (log activity, week before)",
+    "pressure_sd": "pressure (SDs of the series' own log activity, week before)",
 }
+
+
+def _term(name: str) -> str:
+    """A model term in words; ``duration^k`` (a discrete hazard's time terms) included."""
+    if name in TERMS:
+        return TERMS[name]
+    power = re.fullmatch(r"duration\^(\d+)", name)
+    if power:
+        k = int(power.group(1))
+        return "time since the incident (share of the horizon)" + (
+            "" if k == 1 else f", to the power {k}"
+        )
+    return name.replace("_", " ")
 
 
 def label_of(name: str) -> str:
@@ -170,7 +187,7 @@ _FORMATS = {
     "p": lambda x: "< 0.001" if x < 0.001 else f"{x:.3f}",
     "share": lambda x: f"{100 * x:.0f}%",
     "pct": _pct,
-    "ratio": lambda x: f"{x:.2f}×",
+    "ratio": lambda x: f"{x:.2f}×" if abs(x) >= 0.01 or x == 0 else f"{x:.2g}×",
     "number": _number,
 }
 
@@ -187,7 +204,7 @@ def format_value(name: str, value: object) -> str:
     if kind == "words":  # a vocabulary value: 'no_charge' reads 'no charge'
         return str(value).replace("_", " ")
     if kind == "term":
-        return TERMS.get(str(value), str(value).replace("_", " "))
+        return _term(str(value))
     if kind == "date" or isinstance(value, pd.Timestamp):
         return pd.Timestamp(value).strftime("%-d %b %Y")  # type: ignore[arg-type]
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):

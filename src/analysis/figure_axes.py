@@ -128,6 +128,26 @@ def _axis_words(ax: Axes) -> str:
     return y or x
 
 
+def _peak_words(ax: Axes) -> str:
+    """``"; highest 1,878,889 on 8 Jun 2020"`` for a panel whose first line is a daily
+    series on a calendar axis (what a reader sees first in such a figure), else ``""``."""
+    if not isinstance(
+        ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter | mdates.DateFormatter
+    ):
+        return ""
+    lines = ax.get_lines()
+    if not lines:
+        return ""
+    x = np.asarray(lines[0].get_xdata())
+    y = np.asarray(lines[0].get_ydata(), dtype=float)
+    if len(y) < 2 or not np.isfinite(y).any():
+        return ""
+    i = int(np.nanargmax(y))
+    when = pd.Timestamp(mdates.num2date(x[i]) if isinstance(x[i], float | int) else x[i])
+    value = f"{y[i]:,.0f}" if abs(y[i]) >= 100 else f"{y[i]:.3g}"
+    return f"; highest {value} on {when:%-d %b %Y}"
+
+
 def describe(fig: Figure) -> str:
     """The figure in words, for the ``alt`` text of its image in a report.
 
@@ -146,12 +166,16 @@ def describe(fig: Figure) -> str:
         title = _unescaped(ax.get_title()) or _unescaped(ax.get_title("left"))
         if not main:
             main, title = title, ""
-        words = _axis_words(ax)
+        words = _axis_words(ax) + _peak_words(ax)
         legend = ax.get_legend()
-        shown = [_unescaped(t.get_text()) for t in legend.get_texts()] if legend else []
+        shown = (
+            [" ".join(_unescaped(t.get_text()).split()) for t in legend.get_texts()]
+            if legend
+            else []
+        )
         text = f"{title}: {words}" if title else words
         if shown:
-            text += "; shows " + ", ".join(s for s in shown if s)
+            text += "; shows " + ", ".join(s for s in shown if s).replace(":, ", ": ")
         if text:
             parts.append(text)
     head = f"Figure: {main}." if main else "Figure."

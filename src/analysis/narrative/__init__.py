@@ -24,6 +24,7 @@ from .choose import (
     cases_with_observed_events,
     event_sample,
     key_event,
+    key_event_sentence,
     main_series,
     major_event_types,
     no_series_note,
@@ -52,6 +53,7 @@ from .conclusions import (
     xcorr_conclusion,
 )
 from .files import load, reference_source, save_headlines, table_download
+from .verdicts import EVENT_WORDS, event_words
 from .words import (
     LABEL_WORDS,
     granger_sentence,
@@ -78,6 +80,7 @@ from .words import (
 )
 
 __all__ = [
+    "EVENT_WORDS",
     "LABEL_WORDS",
     "WEAK_SOURCES",
     "Conclusion",
@@ -91,12 +94,14 @@ __all__ = [
     "cases_with_observed_events",
     "event_sample",
     "event_sample_conclusion",
+    "event_words",
     "fold",
     "granger_conclusion",
     "granger_sentence",
     "impact_conclusion",
     "impact_sentence",
     "key_event",
+    "key_event_sentence",
     "label_breakdown",
     "label_counts_by",
     "label_summary",

@@ -30,6 +30,7 @@ __all__ = [
     "cases_with_observed_events",
     "event_sample",
     "key_event",
+    "key_event_sentence",
     "main_series",
     "major_event_types",
     "no_series_note",
@@ -140,18 +141,38 @@ def case_header(study: Study, case_id: str) -> dict[str, Any]:
         "series_units": labels["unit"].fillna("").tolist(),
         "stances": labels["stance"].fillna("").tolist(),
         "n_events": int((study.legal_events["case_id"] == case_id).sum()),
+        "n_day_events": int(
+            (
+                (study.legal_events["case_id"] == case_id)
+                & (study.legal_events["date_precision"] == "day")
+            ).sum()
+        ),
     }
 
 
 def case_line(case: dict[str, Any]) -> str:
     """One Markdown line under a case study's title: country, category, events, series."""
-    n = case["n_events"]
+    n, day = case["n_events"], case.get("n_day_events", case["n_events"])
     series = ", ".join(x for x in case["series_labels"] if x) or "none"
+    dated = "" if day == n else f" ({day} dated to the day, the rest to the month or year)"
     return (
         f"Country: {md(case['country'])} · category: "
         f"{md(str(case['category']).replace('_', ' '))} · {n} legal event{'' if n == 1 else 's'}"
-        f" · series: {md(series)}"
+        f"{dated} · series: {md(series)}"
     )
+
+
+def key_event_sentence(key: pd.Series, its_event: str = "") -> str:
+    """Which event the interrupted time series is around, and why it was chosen."""
+    when = pd.Timestamp(key["date"]).strftime("%-d %B %Y")
+    from .verdicts import event_words
+
+    why = (
+        "named for this report"
+        if its_event
+        else "chosen as the legal event with the largest rise after it"
+    )
+    return f"Key event: the {md(event_words(key['event_type']))} on {when} ({why})."
 
 
 def case_window(

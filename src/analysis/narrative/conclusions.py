@@ -151,6 +151,16 @@ def onset_conclusion(
             "is not an onset (the labels below look at those).",
         )
     when = pd.Timestamp(onset["onset"])
+    seen = study.activity.loc[
+        (study.activity["campaign_id"] == series_id) & study.activity["value"].notna(), "date"
+    ]
+    first_day = pd.Timestamp(seen.min()) if len(seen) else None
+    censored = (
+        f" The series begins on {_day(first_day)}, {_days((when - first_day).days)} before "
+        "this rise: it may have begun before the data do."
+        if first_day is not None and (when - first_day).days <= 14
+        else ""
+    )
     start = study.cases.set_index("case_id").get("start_date", pd.Series(dtype=object))
     incident = start.get(case_id) if len(start) else None
     incident = pd.Timestamp(incident) if incident is not None and pd.notna(incident) else None
@@ -176,7 +186,8 @@ def onset_conclusion(
             f"{_day(when)}, {relative}.",
             _cap(
                 _sentence(f"{band}a change point dates when the level shifted, not why it shifted")
-            ),
+            )
+            + censored,
         )
     others = _other_cases_near(study, series_id, case_id, when)
     named = (
@@ -188,11 +199,12 @@ def onset_conclusion(
         return Conclusion(
             f"{label} began rising on {_day(when)}, {relative}: that rise is not attention "
             "to this case, which had not yet happened.",
-            f"{label} is shared with {shared} other cases; {named}.",
+            f"{label} is shared with {shared} other cases; {named}." + censored,
         )
     return Conclusion(
         f"{label} began a sustained rise on {_day(when)}, {relative}.",
-        f"{label} is shared with {shared} other cases, so the rise may be theirs; {named}.",
+        f"{label} is shared with {shared} other cases, so the rise may be theirs; {named}."
+        + censored,
     )
 
 
@@ -216,8 +228,8 @@ def timing_conclusion(timing: pd.DataFrame, case: dict[str, Any]) -> Conclusion:
         f"and not around {int(n.get('neither', 0))}",
     ]
     verdict = (
-        f"Of this case's {len(legal)} legal events, {labelled} could be labelled: "
-        + ", ".join(parts)
+        f"Of this case's {len(legal)} legal events dated to the day, {labelled} could be "
+        "labelled: " + ", ".join(parts)
     )
     if n.get("insufficient data", 0):
         verdict += f"; {int(n['insufficient data'])} had too few observed days"
@@ -258,9 +270,15 @@ def impact_conclusion(
 
     c = impact.cumulative
     verdict = _impact_verdict(c.get("ratio_low"), c.get("ratio_high"))
+    spec = getattr(impact, "spec", {}) or {}
+    trained = (
+        f"the {spec['n_pre_observed']} observed days of the {spec['pre_days']} before"
+        if "n_pre_observed" in spec and "pre_days" in spec
+        else "the days before"
+    )
     text = (
         f"Over the {c['n_post_days']} days after the event, activity was "
-        f"{fold(c['ratio'])} the forecast made from the 90 days before (95% interval "
+        f"{fold(c['ratio'])} the forecast made from {trained} (95% interval "
         f"{fold(c['ratio_low'])} to {fold(c['ratio_high'])}): {verdict}."
     )
     caveats = []
@@ -324,16 +342,19 @@ def leads_lags_conclusion(ll: LeadsLagsResult, event_words: str) -> Conclusion:
     return Conclusion(
         f"Pooled over {ll.n_clusters} cases (wild cluster bootstrap): {before}, and {after}.",
         f"With {ll.n_clusters} clusters the t-based intervals are rough; there is no "
-        "control group, so this is the change around these events, not their effect.",
+        "control group, so this is the change around these events, not their effect. The "
+        "case studies label each event on its own, so a few events can be 'preceded' while "
+        "the pooled average shows no detectable change.",
     )
 
 
 def stacked_conclusion(st: LeadsLagsResult) -> Conclusion:
     """The clean-control design's verdict (after minus before, relative to clean series)."""
-    spo, spec = st.post_test, st.spec
-    verdict = _change(spo["p_boot"], spo["estimate"], "after the events relative to clean series")
+    sp, spo, spec = st.pre_test, st.post_test, st.spec
+    before = _change(sp["p_boot"], sp["estimate"], "before the events")
+    after = _change(spo["p_boot"], spo["estimate"], "after them, relative to before")
     return Conclusion(
-        _cap(_sentence(verdict)),
+        f"Against clean series on the same days (wild cluster bootstrap): {before}, and {after}.",
         f"{spec['n_contaminated']} of the {spec['n_stacks']} event windows hold another "
         f"event of the same series ({'dropped' if spec['dropped_contaminated'] else 'kept'}); "
         "clean series are other cases' series, which may answer to the same news.",
@@ -360,7 +381,8 @@ def placebo_conclusion(
     caveat = (
         "Placebo dates are days of the same series with no recorded legal event of any "
         "case nearby; news that is not in the data can still make event dates busier than "
-        "ordinary days."
+        "ordinary days. The statistics here are plain means over the windows, so they "
+        "differ a little from the regression's, which weights windows by their observed days."
     )
     if bootstrap_p_after is not None and (bootstrap_p_after < 0.05) != (p["post_vs_pre"] < 0.05):
         caveat += (
@@ -403,7 +425,7 @@ def granger_conclusion(discoveries: pd.DataFrame, alpha: float) -> Conclusion:
 
 def rate_conclusion(rate: ModelResult) -> Conclusion:
     """The pooled rate of legal events after unusual activity (Poisson, clustered)."""
-    row = cast(pd.Series, rate.tidy().set_index("term").loc["pressure"])
+    row = cast(pd.Series, rate.tidy().set_index("term").loc["pressure_sd"])
     return ratio_conclusion(
         row,
         "rate_ratio",
@@ -415,30 +437,36 @@ def rate_conclusion(rate: ModelResult) -> Conclusion:
 
 
 def xcorr_conclusion(ccf: pd.DataFrame, case_title: str) -> Conclusion:
-    """The prewhitened cross-correlation of one pair: which lags stand out, if any."""
+    """The prewhitened cross-correlation of one pair: whether more lags cross the 95 %
+    band than chance would put there (a binomial 95 % bound on 5 % of the lags), and
+    which they are."""
+    from scipy import stats
+
     out = ccf[ccf["outside_band"]]
-    if out.empty:
+    n = len(ccf)
+    chance = int(stats.binom.ppf(0.95, n, 0.05))
+    where = ", ".join(
+        f"{abs(int(k))} day{'s' if abs(int(k)) != 1 else ''} "
+        f"({'activity' if k < 0 else 'legal events'} first)"
+        for k in out["lag"]
+    )
+    if len(out) <= chance:
         verdict = (
-            f"For {case_title}, no lag of the cross-correlation stands out from what "
-            "two unrelated series would show."
+            f"For {case_title}, {len(out)} of {n} lags cross the band for no correlation — "
+            f"no more than chance would produce (up to {chance} of {n} with 95% "
+            "probability), so this pair shows no lead or lag"
+            + (f"; the crossings, at {where}, are best read as noise." if len(out) else ".")
         )
     else:
-        lead = out[out["lag"] < 0]
-        lag = out[out["lag"] >= 0]
-        words = []
-        if len(lead):
-            words.append(
-                f"activity moving first at {', '.join(str(-int(x)) for x in lead['lag'])} day(s)"
-            )
-        if len(lag):
-            words.append(
-                f"legal events moving first at {', '.join(str(int(x)) for x in lag['lag'])} day(s)"
-            )
-        verdict = f"For {case_title}, correlations stand out with " + " and ".join(words) + "."
+        verdict = (
+            f"For {case_title}, {len(out)} of {n} lags cross the band for no correlation, "
+            f"more than chance would produce (up to {chance} of {n} with 95% probability): "
+            f"at {where}."
+        )
     return Conclusion(
         verdict,
-        f"Of {len(ccf)} lags about {0.05 * len(ccf):.1f} cross the 95% band by chance alone; "
-        "one pair is an illustration, not the study's answer.",
+        "One pair is an illustration, not the study's answer; the band is valid after "
+        "prewhitening both series by the activity series' own autoregression.",
     )
 
 

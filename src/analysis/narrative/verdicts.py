@@ -10,12 +10,26 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
+    "EVENT_WORDS",
     "LABEL_WORDS",
+    "event_words",
     "label_breakdown",
     "label_counts_by",
     "labels_verdict",
     "run_verdict",
 ]
+
+
+#: Event types whose name does not read as a noun in a sentence ("before a no charge").
+EVENT_WORDS: dict[str, str] = {
+    "no_charge": "decision not to charge",
+    "other": "other legal event",
+}
+
+
+def event_words(event_type: str) -> str:
+    """An event type as words in a sentence: ``no_charge`` → "decision not to charge"."""
+    return EVENT_WORDS.get(str(event_type), str(event_type).replace("_", " "))
 
 
 #: What each timing label says, in words a reader can quote.
@@ -112,7 +126,7 @@ def _overview(h: dict[str, Any]) -> str:
 
 
 def _event_study(h: dict[str, Any]) -> str:
-    words = str(h["event_type"]).replace("_", " ")
+    words = event_words(h["event_type"])
     article = "an" if words[:1] in "aeiou" else "a"
     if "pre_test_estimate" not in h:  # recorded before estimates were: no direction
         raise KeyError("pre_test_estimate")
@@ -141,9 +155,15 @@ def _lead_lag(h: dict[str, Any]) -> str:
         f"the reverse at a {float(h['alpha']):.0%} false discovery rate (rotation p-values)."
     )
     if "event_rate_ratio" in h:
+        interval = ""
+        if "event_rate_low" in h:
+            interval = (
+                f", 95% CI {float(h['event_rate_low']):.2f}–{float(h['event_rate_high']):.2f}"
+            )
         text += (
-            f" Legal events were {float(h['event_rate_ratio']):.1f}× as frequent after "
-            f"unusually high activity ({_p(h.get('event_rate_p'))}). Predictability, not cause."
+            f" Legal events were {float(h['event_rate_ratio']):.2f}× as frequent for each "
+            "standard deviation of higher activity in the week before (in each series' own "
+            f"units{interval}; {_p(h.get('event_rate_p'))}). Predictability, not cause."
         )
     return text
 
@@ -151,9 +171,14 @@ def _lead_lag(h: dict[str, Any]) -> str:
 def _outcomes(h: dict[str, Any]) -> str:
     parts = []
     if "logit_or_pre_pressure" in h:
+        interval = ""
+        if "logit_or_low" in h:
+            interval = f" (95% CI {float(h['logit_or_low']):.2f}–{float(h['logit_or_high']):.2f})"
         parts.append(
-            f"odds ratio {float(h['logit_or_pre_pressure']):.2f} for a favourable event with "
-            f"pressure before it ({h['logit_n']} events)"
+            "each e-fold (2.7×) rise of activity in the run-up over its baseline goes with "
+            f"{float(h['logit_or_pre_pressure']):.2f}× the odds that the event was favourable"
+            f"{interval}, over {h['logit_n']} favourable or unfavourable events (neutral "
+            "ones left out)"
         )
     if "cox_hr" in h:
         parts.append(
@@ -163,7 +188,8 @@ def _outcomes(h: dict[str, Any]) -> str:
         )
     if not parts:
         return "Not enough data for the outcome models."
-    return "; ".join(parts).capitalize() + ". Few events: a description, not a forecast."
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + ". Associations over few events, not causes."
 
 
 def _replication(h: dict[str, Any]) -> str:

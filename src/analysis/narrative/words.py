@@ -183,8 +183,8 @@ def timing_sentences(timing: pd.DataFrame, case: dict[str, Any]) -> str:
     names = dict(zip(case["series"], case["series_labels"], strict=True))
     units = dict(zip(case["series"], case["series_units"], strict=True))
     return (
-        "The series that answers for each event is marked *preferred* in the table "
-        "(the case's own series when it has one). In words, for each event:\n\n"
+        "In words, for each event, from the series that answers for it (the case's own "
+        "series when it has one; the table above lists every series):\n\n"
         + "\n".join(
             "- " + md(timing_sentence(r, names[r["campaign_id"]], units[r["campaign_id"]]))
             for _, r in answering.iterrows()
@@ -200,7 +200,9 @@ def onset_sentence(onset: pd.Series | None, unit: str) -> str:
     text += f"**{onset['onset']:%d %B %Y}**"
     if pd.notna(onset.get("onset_low")):
         text += f" (95% bootstrap band {onset['onset_low']:%d %b}–{onset['onset_high']:%d %b %Y})"
-    text += f", {relative_days(int(onset['onset_vs_first_event_days']), 'the first legal event')}"
+    days = int(onset["onset_vs_first_event_days"])
+    first = "this case's first legal event"
+    text += f", {relative_days(days, first)}"
     if pd.notna(onset.get("peak_date")):
         text += f"; peak {onset['peak_value']:,.0f} {md(unit)} on {onset['peak_date']:%d %B %Y}"
     return text + "."
@@ -282,7 +284,7 @@ def impact_sentence(
         f"finds an 'effect' at {alarms} of them"
     )
     if alarms == 0:
-        return text + " — none, as it should when nothing happened."
+        return text + " — none: no false alarm on those dates."
     return text + (
         " — either the model misreads this series or activity was already moving before "
         "the event (see the timing label); read the estimate above with that in mind."
@@ -364,7 +366,8 @@ def granger_sentence(granger: pd.DataFrame, discoveries: pd.DataFrame, alpha: fl
     n_f = int((bh_adjust(granger["p_value"]) < alpha).sum())
     return (
         "; ".join(parts).capitalize() + f" (false discovery rate {alpha:.0%}, rotation "
-        f"p-values). By the F test's own p-values, {n_f} tests would look significant — "
+        f"p-values). By the F test's own p-values, with the same Benjamini–Hochberg "
+        f"correction, {n_f} tests would look significant — "
         "that is what rare events and trending series do to an F test, not evidence."
     )
 

@@ -302,7 +302,7 @@ def _expand(
     if study is None:
         problems.append(f"{where}: for_each needs the study (pass --data)")
         return []
-    from ..narrative import cases_with_observed_events, major_event_types
+    from ..narrative import cases_with_observed_events, event_words, major_event_types
 
     key = FOR_EACH[kind]
     items = cases_with_observed_events(study) if kind == "case" else major_event_types(study)
@@ -326,7 +326,7 @@ def _expand(
             "case_id": item,
             "event_type": item,
             "title": titles.get(item, item),
-            "event_words": item.replace("_", " "),
+            "event_words": event_words(item),
         }
         name = str(entry.get("notebook", "")).removesuffix(".ipynb")
         out.append(

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from ._numeric import quiet
-from .schema import REQUIRED
 from .study import Study
 
 __all__ = [
@@ -176,6 +175,18 @@ class EventWindows:
         return (self.tau >= lo) & (self.tau <= hi)
 
 
+#: The contract's required columns of ``legal_events`` (``schema.REQUIRED``; a test keeps
+#: the two equal): named here so the studies never import the validation code.
+EVENT_COLUMNS: tuple[str, ...] = (
+    "case_id",
+    "date",
+    "date_precision",
+    "event_type",
+    "direction",
+    "source_url",
+)
+
+
 def day_events(
     study: Study, *, include_incidents: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -201,7 +212,7 @@ def day_events(
     excluded = ev.loc[~is_day, ["event_id", "case_id", "date_precision"]].copy()
     excluded["reason"] = "date known only to the " + excluded["date_precision"]
     # the contract's columns only: a user's extra column never meets a join below
-    events = ev.loc[is_day, ["event_id", *REQUIRED["legal_events"]]]
+    events = ev.loc[is_day, ["event_id", *EVENT_COLUMNS]]
     if include_incidents and "start_date" in study.cases:
         start = pd.to_datetime(study.cases["start_date"], errors="coerce")
         inc = pd.DataFrame(

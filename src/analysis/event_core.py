@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 
 from ._numeric import quiet
 from .align import EventWindows, Normalisation, SeriesBank, event_windows, normalise_windows
@@ -184,7 +184,7 @@ def _one_restriction(
         Xc, name = _contrast_design(Xd, weights)
         with quiet():
             boot = wildboottest(
-                sm.OLS(yd, Xc),
+                OLS(yd, Xc),
                 B=n_boot,
                 cluster=clusters,
                 param=name,
@@ -207,7 +207,7 @@ def _fit_event_time(
     seed: int,
 ) -> LeadsLagsResult:
     """OLS of (absorbed) activity on event-time dummies, clustered, with the two tests."""
-    fit = sm.OLS(yd, Xd).fit(cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True)
+    fit = OLS(yd, Xd).fit(cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True)
     names = list(Xd.columns)
     pre = [n for n in names if int(n.split("=")[1]) < 0]
     post = [n for n in names if int(n.split("=")[1]) >= 0]

@@ -25,8 +25,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from statsmodels.duration.hazard_regression import PHReg
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.tools.tools import add_constant
 
 from .cox_robust import (
     TIES,
@@ -92,8 +94,8 @@ def logit(
     y = data[outcome].astype(float)
     if not set(np.unique(y)) <= {0.0, 1.0}:
         raise ValueError(f"{outcome} must be 0/1")
-    X = sm.add_constant(data[list(covariates)].astype(float), has_constant="add")
-    model = sm.GLM(y, X, family=sm.families.Binomial())
+    X = add_constant(data[list(covariates)].astype(float), has_constant="add")
+    model = GLM(y, X, family=families.Binomial())
     if cluster:
         groups = pd.factorize(data[cluster])[0]
         fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})

@@ -39,6 +39,7 @@ import pycountry
 from pandera.typing import Series
 
 from .errors import Failure
+from .vocabulary import DATE_PRECISIONS, DIRECTIONS, EVENT_TYPES, STANCES
 
 __all__ = [
     "COUNTRY_CODES",
@@ -88,40 +89,6 @@ DATE_RANGE_EXPECTED = f"a date between {FIRST_DAY} and {LAST_DAY}"
 #: or a share): beyond it sums and means of a window overflow.
 MAX_VALUE = 1e15
 
-DATE_PRECISIONS: tuple[str, ...] = ("day", "month", "year")
-DIRECTIONS: tuple[str, ...] = ("favourable", "unfavourable", "neutral")
-STANCES: tuple[str, ...] = ("supporting", "counter", "neutral")
-EVENT_TYPES: tuple[str, ...] = (
-    "arrest",
-    "detention",
-    "charge",
-    "indictment",
-    "no_charge",
-    "trial_start",
-    "hearing",
-    "verdict",
-    "conviction",
-    "acquittal",
-    "mistrial",
-    "sentence",
-    "appeal",
-    "appeal_rejected",
-    "conviction_overturned",
-    "release",
-    "pardon",
-    "settlement",
-    "investigation_opened",
-    "investigation_findings",
-    "investigation_closed",
-    "consent_decree",
-    "law_enacted",
-    "bill_passed",
-    "policy_change",
-    "resignation_or_dismissal",
-    "international_action",
-    "execution",
-    "other",
-)
 COUNTRY_CODES: frozenset[str] = frozenset(c.alpha_3 for c in pycountry.countries)
 
 

@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.regression.linear_model import OLS
 
 from .results import ModelResult
 
@@ -143,7 +143,7 @@ def segmented_regression(
         index=window.index,
     )
     y = to_model_scale(window.to_numpy(dtype=float), transform)
-    ols = sm.OLS(y, X).fit()
+    ols = OLS(y, X).fit()
     if maxlags is None:
         cov, bandwidth = prewhitened_hac(X.to_numpy(), ols.resid.to_numpy())
         bse = pd.Series(np.sqrt(np.diag(cov)), index=X.columns)

@@ -225,8 +225,8 @@ def cmd_timing(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..datasets import load_study
     from ..report import ReportConfigError, load_runs, read_runs_file, run_batch
+    from ..validated import load_trusted
 
     try:
         read_runs_file(Path(args.runs))  # an unreadable runs file is said first
@@ -234,7 +234,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         for line in str(err).splitlines():
             print(line, file=sys.stderr)
         return EXIT_DATA_ERROR
-    study = load_study(Path(args.data), warn=False)  # invalid: one line a problem, exit 2
+    # invalid: one line a problem, exit 2; validated once, trusted until a file changes
+    study = load_trusted(Path(args.data))
     try:
         runs = load_runs(Path(args.runs), study=study)
     except ReportConfigError as err:

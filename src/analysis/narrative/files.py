@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +14,8 @@ import pandas as pd
 
 from .. import config
 from .._io import atomic_write
-from ..datasets import load_study
-from ..errors import DataWarning
 from ..study import Study
+from ..validated import load_trusted
 
 __all__ = [
     "load",
@@ -28,10 +26,10 @@ __all__ = [
 
 
 def load(data_dir: str | Path = "") -> Study:
-    """Load a study folder (default: ``data/processed``); warnings are kept on the study."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        return load_study(Path(data_dir) if str(data_dir) else config.PROCESSED_DATA_DIR)
+    """Load a study folder (default: ``data/processed``), validated; warnings are kept on
+    the study. A folder validated before, unchanged since, is read from the cache of
+    :mod:`analysis.validated` without importing the validation code."""
+    return load_trusted(Path(data_dir) if str(data_dir) else config.PROCESSED_DATA_DIR)
 
 
 def _jsonable(value: object) -> object:

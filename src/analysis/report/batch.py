@@ -106,9 +106,9 @@ def run_batch(
     notebooks_dir = Path(notebooks_dir or config.NOTEBOOKS_DIR)
     data_dir = Path(data_dir or config.PROCESSED_DATA_DIR).resolve()
     if runs is None:  # the bundled runs file expands over the study (for_each)
-        from ..datasets import load_study
+        from ..validated import load_trusted
 
-        study = study or load_study(data_dir, warn=False)
+        study = study or load_trusted(data_dir)
         runs = load_runs(notebooks_dir / "reports.yaml", notebooks_dir, study=study)
     runs = list(runs)
     out_dir = Path(out_dir or config.REPORTS_DIR).resolve()
@@ -133,9 +133,9 @@ def run_batch(
     if specs and study is None:
         # An invalid study stops the batch before anything is written (each run would
         # otherwise fail alone and leave a folder of failed reports).
-        from ..datasets import load_study
+        from ..validated import load_trusted
 
-        load_study(data_dir, warn=False)
+        load_trusted(data_dir)
     if scheduler and specs:
         _check_scheduler(scheduler)  # before the folder is claimed: nothing written
     ours = claim_reports(out_dir, runs_file)

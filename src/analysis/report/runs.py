@@ -267,7 +267,7 @@ def _bundled(study: Study | None) -> bool:
 
 def _unknown_ids(parameters: dict[str, Any], study: Study) -> list[str]:
     """Case ids, event types and event ids the study does not have (with a suggestion)."""
-    from ..schema import EVENT_TYPES
+    from ..vocabulary import EVENT_TYPES
 
     known = {
         "case_id": list(study.cases["case_id"]),

@@ -21,6 +21,7 @@ from .pages import write_pages
 from .records import RunRecord, RunSpec
 from .runs import Run, load_runs, notebook_parameters
 from .site import write_index
+from .slices import slice_hash
 
 __all__ = [
     "BatchResult",
@@ -129,13 +130,16 @@ def run_batch(
         "kernel": kernel,
         "capture_stderr": not scheduler,
     }
-    records, specs = _plan(runs, notebooks_dir, out_dir, (data_hash, code), settings, force, only)
-    if specs and study is None:
+    if study is None:
         # An invalid study stops the batch before anything is written (each run would
-        # otherwise fail alone and leave a folder of failed reports).
+        # otherwise fail alone and leave a folder of failed reports); a valid one gives
+        # each run the hash of the slice it reads.
         from ..validated import load_trusted
 
-        load_trusted(data_dir)
+        study = load_trusted(data_dir)
+    records, specs = _plan(
+        runs, notebooks_dir, out_dir, (data_hash, code), settings, force, only, study
+    )
     if scheduler and specs:
         _check_scheduler(scheduler)  # before the folder is claimed: nothing written
     ours = claim_reports(out_dir, runs_file)
@@ -175,12 +179,13 @@ def _plan(
     settings: dict[str, Any],
     force: bool,
     only: str | None,
+    study: Study,
 ) -> tuple[dict[str, RunRecord], list[RunSpec]]:
     """Which runs are reused (their records) and which must run (their specs).
 
     A run outside ``only`` keeps its last record; a run whose cache key (notebook,
-    parameters, data and code hashes) matches a finished report is reused unless
-    ``force``.
+    parameters, the hash of the slice of the study it reads (:mod:`.slices`), code and
+    inputs) matches a finished report is reused unless ``force``.
     """
     data_hash, code = hashes
     records: dict[str, RunRecord] = {}
@@ -192,7 +197,11 @@ def _plan(
                 records[run.run_id] = previous
             continue
         nb = Path(run.path) if run.path else notebooks_dir / f"{run.notebook}.ipynb"
-        key = cache_key(run, nb, data_hash, code, settings["show_code"])
+        defaults = notebook_parameters(nb)
+        reads_study = "data_dir" in defaults
+        values = {**defaults, **run.parameters}
+        data = slice_hash(study, run.notebook, values, data_hash) if reads_study else ""
+        key = cache_key(run, nb, data, code, settings["show_code"])
         hit = None if force else _cached(run, out_dir, key)
         if hit:
             records[run.run_id] = hit
@@ -202,7 +211,7 @@ def _plan(
                 run=run,
                 notebook=str(nb),
                 key=key,
-                pass_data_dir="data_dir" in notebook_parameters(nb),
+                pass_data_dir=reads_study,
                 **settings,
             )
         )

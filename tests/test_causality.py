@@ -273,10 +273,12 @@ def test_rotated_f_equals_granger_on_each_rolled_series(rotate_effect):
     rng = np.random.default_rng(3)
     T = 500
     activity = np.cumsum(rng.normal(0, 0.1, T)) + np.log1p(rng.poisson(40, T))
-    events = np.zeros(T)
-    events[[5, 6]] = 1.0  # two events at the start: some rotations put both in the edge
+    edge = np.zeros(T)
+    edge[[5, 6]] = 1.0  # two events at the start: some rotations put both in the edge
+    many = np.zeros(T)
+    many[[5, 6, 77, 78, 80, 200, 311, 312]] = [1, 1, 2, 1, 1, 1, 1, 3]  # near each other
     shifts = np.concatenate([rng.choice(np.arange(30, T - 29), 60, replace=False), [T - 6]])
-    for p in (1, 3, 14):
+    for events, p in [(e, p) for e in (edge, many) for p in (1, 3, 14)]:
         rolled = np.stack([np.roll(events, k) for k in shifts])
         fixed = np.repeat(activity[None, :], len(shifts), 0)
         ref = granger_many(*((rolled, fixed) if rotate_effect else (fixed, rolled)), [p])[p]

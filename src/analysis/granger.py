@@ -171,25 +171,39 @@ def _rotated_f(
     def plain(kind: str, lag: int) -> np.ndarray:  # x[t - lag] at every t (t >= lag used)
         return np.ones(T) if kind == "1" else np.roll(series[kind], lag)
 
-    def corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """c[m] = sum_u a[u] b[(u + m) % T]; a value within rounding of 0 (|c| under
-        1e-11 of the Cauchy-Schwarz bound) is 0, so an empty column stays exactly empty
-        and the full-rank rule sees it as the direct sums would."""
-        c = np.fft.irfft(np.conj(np.fft.rfft(a)) * np.fft.rfft(b), n=T)
-        bound = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
+    def corr(a: np.ndarray, fb: np.ndarray, bound: float) -> np.ndarray:
+        """c[m] = sum_u a[u] b[(u + m) % T] from ``fb`` = rfft(b); a value within rounding
+        of 0 (under 1e-11 of the Cauchy-Schwarz ``bound``) is 0, so an empty column
+        stays exactly empty and the full-rank rule sees it as the direct sums would."""
+        c = np.fft.irfft(np.conj(np.fft.rfft(a)) * fb, n=T)
         return np.where(np.abs(c) < 1e-11 * bound, 0.0, c)
 
+    # Sum_u R[u-j] R[u-k] W[u+s] = corr(Q_d, W)[j + s] with Q_d[v] = R[v] R[v-d], d = k - j:
+    # one FFT per distance d; Sum_u R[u] B_W[u+j+s] = corr(R, B_W)[j + s]: one per column.
+    R = series["R"]
+    f_window = np.fft.rfft(window)
+    by_distance: dict[int, np.ndarray] = {}
+    by_column: dict[tuple[str, int], np.ndarray] = {}
     M = np.empty((len(shifts), n, n))
     for i, (ka, ja) in enumerate(columns):
         for k in range(i, n):
             kb, jb = columns[k]
             if ka != "R" and kb != "R":  # fixed with fixed: the same for every shift
                 value = np.full(len(shifts), float(np.dot(plain(ka, ja) * window, plain(kb, jb))))
-            elif ka == "R" and kb == "R":  # sum_u R[u-ja] R[u-jb] W[u + s]
-                value = corr(plain("R", ja) * plain("R", jb), window)[shifts % T]
-            else:  # sum_u R[u] B[u + j + s] W[u + j + s]
+            elif ka == "R" and kb == "R":
+                (j0, j1) = (ja, jb) if ja <= jb else (jb, ja)
+                d = j1 - j0
+                if d not in by_distance:
+                    q = R * np.roll(R, d)
+                    by_distance[d] = corr(q, f_window, math.sqrt(float(q @ q) * (T - p)))
+                value = by_distance[d][(j0 + shifts) % T]
+            else:
                 (jr, kf, jf) = (ja, kb, jb) if ka == "R" else (jb, ka, ja)
-                value = corr(series["R"], plain(kf, jf) * window)[(jr + shifts) % T]
+                if (kf, jf) not in by_column:
+                    masked = plain(kf, jf) * window
+                    bound = math.sqrt(float(R @ R) * float(masked @ masked))
+                    by_column[(kf, jf)] = corr(R, np.fft.rfft(masked), bound)
+                value = by_column[(kf, jf)][(jr + shifts) % T]
             M[:, i, k] = M[:, k, i] = value
     K = n - 1
     g, c, yy = M[:, :K, :K], M[:, :K, K], M[:, K, K]

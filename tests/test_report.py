@@ -473,3 +473,45 @@ def test_the_front_page_counts_legal_events_apart_from_incidents_and_measures_th
     assert "these counts cover 3 of the study's 7 cases, 1 of them police violence" in scope
     assert "the other 4 have no activity series observed" in scope
     assert [r["name"] for r in by_type["category"]] == ["police violence", "law reform"]
+
+
+def test_each_run_takes_a_warm_kernel_of_its_own(tmp_path):
+    """One worker, three runs: every run finds the heavy modules already imported (its
+    kernel was started and warmed while the previous run rendered), yet each run has a
+    fresh kernel of its own, starting at execution count 1, and no kernel is left over."""
+    import subprocess
+
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(
+        nbs / "probe.ipynb",
+        'k = 0\nresults_path = "results.json"',
+        "import os, sys\n"
+        "from analysis import narrative\n"
+        "narrative.save_headlines(results_path, pid=os.getpid(), k=k, "
+        "warm='statsmodels.tsa.statespace.structural' in sys.modules and "
+        "'_pp_module' not in globals(), cwd=os.getcwd())",
+    )
+    runs = {"runs": [{"notebook": "probe", "parameters": {"k": i}} for i in range(3)]}
+    (nbs / "reports.yaml").write_text(yaml.safe_dump(runs))
+    shutil.copytree(MINIMAL, tmp_path / "study")
+    result = run_batch(
+        load_runs(nbs / "reports.yaml", nbs),
+        data_dir=tmp_path / "study",
+        out_dir=tmp_path / "reports",
+        notebooks_dir=nbs,
+        workers=1,
+        progress=False,
+    )
+    heads = [r.headlines for r in result.records]
+    assert all(r.ok for r in result.records)
+    assert [h["warm"] for h in heads] == [True, True, True]
+    assert len({h["pid"] for h in heads}) == 3  # a kernel per run
+    assert [Path(h["cwd"]).name for h in heads] == [r.run_id for r in result.records]
+    for r in result.records:
+        book = nbformat.read(r.run.folder(tmp_path / "reports") / "notebook.ipynb", 4)
+        counts = [c.execution_count for c in book.cells if c.cell_type == "code"]
+        # papermill's injected parameters cell included; the warm-up cell counts for nothing
+        assert counts == list(range(1, len(counts) + 1))
+    alive = subprocess.run(["ps", "-eo", "pid"], capture_output=True, text=True).stdout.split()
+    assert not {str(h["pid"]) for h in heads} & set(alive)

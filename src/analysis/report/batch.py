@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -157,12 +157,17 @@ def run_batch(
         if not record.ok:
             tqdm.write(f"failed: {record.run_id}: {record.error}")
 
+    n_workers = workers or os.cpu_count() or 1
+    if not scheduler:  # local workers keep their next kernel warm, but for the last runs
+        specs = [
+            replace(s, warm=True, warm_next=i < len(specs) - n_workers) for i, s in enumerate(specs)
+        ]
     with _sigterm_interrupts():  # kept until the index is written
         try:
             if scheduler:
                 _run_dask(specs, scheduler, on_done)
             elif specs:
-                _run_local(specs, workers or os.cpu_count() or 1, on_done)
+                _run_local(specs, n_workers, on_done)
         finally:
             bar.close()
             ordered = [records[r.run_id] for r in runs if r.run_id in records]

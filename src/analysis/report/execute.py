@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from . import warm
 from .pages import CONTENT_FILE, LEGACY_CONTENT_FILE, render_fragment, write_fragment
 from .records import RunRecord, RunSpec
 
@@ -73,6 +75,7 @@ def execute_run(spec: RunSpec) -> RunRecord:
         params["data_dir"] = spec.data_dir
     start = time.perf_counter()
     status, error = "ok", ""
+    taken = warm.take(spec.kernel, folder) if spec.warm else None
     try:
         with _stderr_to(folder / "kernel.log" if spec.capture_stderr else None):
             pm.execute_notebook(
@@ -84,12 +87,18 @@ def execute_run(spec: RunSpec) -> RunRecord:
                 progress_bar=False,
                 log_output=False,
                 request_save_on_cell_execute=False,
+                **({"km": taken[0]} if taken else {}),
             )
     except Exception as exc:  # papermill raises many kinds; all end the run as failed
         status = "failed"
         ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
         error = (f"{ename}: {evalue}".strip().splitlines() or [type(exc).__name__])[-1][:500]
+    finally:
+        if taken:  # a kernel papermill did not start is not shut down by it
+            _end_warm(taken, folder / "kernel.log" if spec.capture_stderr else None)
     duration = time.perf_counter() - start
+    if spec.warm_next:  # the next run's kernel imports while this one's page renders
+        warm.start_next(spec.kernel)
     headlines: dict[str, Any] = {}
     if tmp_nb.exists():
         os.replace(tmp_nb, nb_out)
@@ -125,6 +134,20 @@ def execute_run(spec: RunSpec) -> RunRecord:
     return record
 
 
+def _end_warm(taken: tuple[Any, Any], log: Path | None) -> None:
+    """Shut down a warm kernel after its run; what it wrote goes to the run's log."""
+    km, warm_log = taken
+    with contextlib.suppress(Exception):
+        km.shutdown_kernel(now=True)
+    try:
+        if log is not None:
+            warm_log.seek(0)
+            with open(log, "ab") as out:
+                out.write(warm_log.read())
+    finally:
+        warm_log.close()
+
+
 class BatchTerminated(KeyboardInterrupt):
     """The batch received SIGTERM: it stops like an interrupt (index written, workers ended)."""
 
@@ -154,12 +177,15 @@ def _sigterm_interrupts() -> Iterator[None]:
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with(parent: int) -> None:
-    """Worker start-up: be killed when the batch process dies, however it dies.
+def _die_with(parent: int, warm_kernel: str = "") -> None:
+    """Worker start-up: be killed when the batch process dies, however it dies; then
+    start the worker's first warm kernel (``warm_kernel``: its name, empty for none).
 
     Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG)``) reaches a worker even when
     the batch is killed with SIGKILL and can run no clean-up; the notebook kernel of a
     worker notices its parent is gone and exits by itself (ipykernel's parent poller).
+    A worker that ends normally shuts its warm kernel down (a multiprocessing finaliser:
+    pool workers leave through ``os._exit``, which skips ``atexit``).
     """
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
@@ -170,6 +196,12 @@ def _die_with(parent: int) -> None:
         pass
     if os.getppid() != parent:  # the batch died before the signal was armed
         os._exit(1)
+    if warm_kernel:
+        from multiprocessing.util import Finalize
+
+        os.environ["MPLBACKEND"] = INLINE_BACKEND  # as execute_run sets it for its kernels
+        Finalize(None, warm.discard, exitpriority=100)
+        warm.start_next(warm_kernel)
 
 
 def _run_pool(
@@ -179,7 +211,7 @@ def _run_pool(
     pool = ProcessPoolExecutor(
         max_workers=max(1, min(workers, len(specs))),
         initializer=_die_with,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), specs[0].kernel if specs[0].warm else ""),
     )
     lost = []
     try:

@@ -46,6 +46,11 @@ class RunSpec:
         The notebook declares a ``data_dir`` parameter.
     capture_stderr : bool
         Send the kernel's stderr to the run's ``kernel.log`` (local workers only).
+    warm : bool
+        Take the worker's warm kernel (:mod:`analysis.report.warm`) when it has one.
+    warm_next : bool
+        After this run, start the worker's next warm kernel (false for the last runs
+        of a batch, whose worker takes no further run).
     """
 
     run: Run
@@ -58,6 +63,8 @@ class RunSpec:
     kernel: str = "python3"
     pass_data_dir: bool = True
     capture_stderr: bool = True
+    warm: bool = False
+    warm_next: bool = False
 
     @property
     def folder(self) -> Path:

@@ -21,6 +21,7 @@ from .study import Study
 __all__ = [
     "LeadsLagsResult",
     "leads_lags_design",
+    "wild_cluster_p",
 ]
 
 
@@ -164,10 +165,8 @@ def _one_restriction(
 
     The bootstrap is the ``wildboottest`` package's WCR11 (null imposed, Webb's
     six-point weights, which suit few clusters), run on the reparametrised design of
-    :func:`_contrast_design` so the restriction is one coefficient.
+    :func:`_contrast_design` so the restriction is one coefficient (:func:`wild_cluster_p`).
     """
-    from wildboottest.wildboottest import wildboottest
-
     names = list(Xd.columns)
     r = np.array([weights.get(n, 0.0) for n in names])
     test = fit.t_test(r)
@@ -182,19 +181,50 @@ def _one_restriction(
     }
     if n_boot:
         Xc, name = _contrast_design(Xd, weights)
-        with quiet():
-            boot = wildboottest(
-                OLS(yd, Xc),
-                B=n_boot,
-                cluster=clusters,
-                param=name,
-                weights_type="webb",
-                seed=seed,
-                parallel=False,
-                show=False,
-            )
-        out.update(p_boot=float(boot["p-value"].iloc[0]), n_boot=n_boot, weights="webb")
+        p_boot = wild_cluster_p(
+            Xc.to_numpy(), yd, clusters, list(Xc.columns).index(name), n_boot, seed
+        )
+        out.update(p_boot=p_boot, n_boot=n_boot, weights="webb")
     return out
+
+
+def wild_cluster_p(
+    X: np.ndarray, y: np.ndarray, clusters: np.ndarray, column: int, n_boot: int, seed: int
+) -> float:
+    """Two-sided WCR11 wild cluster bootstrap p-value of ``β[column] = 0`` (null imposed,
+    Webb weights, small-sample corrections): the ``wildboottest`` package's
+    ``WildboottestCL``, step by step as its ``wildboottest()`` runs it, with the one
+    bootstrap denominator computed as a matrix product instead of a numba function that
+    the package compiles anew on every call (0.4 s each, four calls per event study).
+
+    The denominator of draw ``b`` is ``ssc · Σ_g (C_g v_gb − Σ_h H_gh v_hb)²``, i.e. the
+    column sums of ``((diag(C) − H) V)²``; the result equals the package's (tested).
+    """
+    from wildboottest.wildboottest import WildboottestCL
+
+    class _Vectorised(WildboottestCL):  # type: ignore[misc]  # the package has no types
+        def get_denom(self) -> None:
+            H = np.empty((self.G, self.G))
+            left = self.R @ self.tXXinv
+            for g in range(self.G):
+                row = left @ self.tXgXg_list[g] @ self.tXXinv
+                H[g] = row @ self.scores_mat
+            Z = (np.diag(np.asarray(self.Cg, dtype=float)) - H) @ self.v
+            self.denom = self.ssc * np.sum(Z * Z, axis=0)
+
+    R = np.zeros(X.shape[1])
+    R[column] = 1.0
+    with quiet():
+        boot = _Vectorised(X=X, Y=y, cluster=clusters, R=R, B=n_boot, seed=seed, parallel=False)
+        boot.get_scores(bootstrap_type="11", impose_null=True, adj=True, cluster_adj=True)
+        boot.get_weights(weights_type="webb")
+        boot.get_numer()
+        boot.get_denom()
+        boot.get_tboot()
+        boot.get_vcov()
+        boot.get_tstat()
+        boot.get_pvalue(pval_type="two-tailed")
+    return float(np.squeeze(boot.pvalue))
 
 
 def _fit_event_time(

@@ -46,6 +46,7 @@ WARM_IMPORTS: tuple[str, ...] = (
     "analysis.event_study",
     "analysis.causality",
     "analysis.outcomes",
+    "wildboottest.wildboottest",
 )
 
 _WARM_CODE = (

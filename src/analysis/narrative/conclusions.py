@@ -271,11 +271,12 @@ def impact_conclusion(
     c = impact.cumulative
     verdict = _impact_verdict(c.get("ratio_low"), c.get("ratio_high"))
     spec = getattr(impact, "spec", {}) or {}
-    trained = (
-        f"the {spec['n_pre_observed']} observed days of the {spec['pre_days']} before"
-        if "n_pre_observed" in spec and "pre_days" in spec
-        else "the days before"
-    )
+    if "n_pre_observed" not in spec or "pre_days" not in spec:
+        trained = "the days before"
+    elif spec["n_pre_observed"] == spec["pre_days"]:
+        trained = f"the {spec['pre_days']} days before"
+    else:
+        trained = f"the {spec['n_pre_observed']} observed days of the {spec['pre_days']} before"
     text = (
         f"Over the {c['n_post_days']} days after the event, activity was "
         f"{fold(c['ratio'])} the forecast made from {trained} (95% interval "

@@ -77,12 +77,12 @@ def start_next(kernel_name: str) -> None:
     global _next
     if _next is not None:
         return
-    from jupyter_client.manager import KernelManager
+    from .zygote import ForkedKernelManager
 
     # already unlinked: a killed worker leaves no file; closed when its run ends
     log = tempfile.TemporaryFile()  # noqa: SIM115
     try:
-        km = KernelManager(kernel_name=kernel_name)
+        km = ForkedKernelManager(kernel_name=kernel_name)
         km.start_kernel(stdout=log, stderr=log, cwd=tempfile.gettempdir())
         kc = km.client()
         kc.start_channels()

@@ -166,13 +166,15 @@ def close_shared() -> None:
 
 def _manager_class() -> type:
     from jupyter_client.manager import KernelManager
+    from jupyter_client.provisioning import LocalProvisioner
 
-    class _Forked(KernelManager):  # type: ignore[misc]  # jupyter_client is untyped here
+    class _Forked(KernelManager):
         """A ``KernelManager`` whose plain IPython kernels are forked from the template."""
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             connection_file = forkable(kernel_cmd)
-            if connection_file is None:
+            provisioner: Any = self.provisioner
+            if connection_file is None or not isinstance(provisioner, LocalProvisioner):
                 await super()._async_launch_kernel(kernel_cmd, **kw)
                 return
             out = kw.get("stderr") or kw.get("stdout")
@@ -190,7 +192,6 @@ def _manager_class() -> type:
             finally:
                 if out is None:
                     os.close(log_fd)
-            provisioner = self.provisioner
             provisioner.process = _Child(pid)
             provisioner.pid = pid
             provisioner.pgid = None  # signals go to the kernel itself

@@ -35,7 +35,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 __all__ = [
     "ForkedKernelManager",
@@ -166,7 +166,7 @@ def close_shared() -> None:
 
 def _manager_class() -> type:
     from jupyter_client.manager import KernelManager
-    from jupyter_client.provisioning import LocalProvisioner
+    from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
     class _Forked(KernelManager):
         """A ``KernelManager`` whose plain IPython kernels are forked from the template."""
@@ -192,7 +192,7 @@ def _manager_class() -> type:
             finally:
                 if out is None:
                     os.close(log_fd)
-            provisioner.process = _Child(pid)
+            provisioner.process = cast(Any, _Child(pid))  # Popen as the provisioner uses it
             provisioner.pid = pid
             provisioner.pgid = None  # signals go to the kernel itself
             provisioner.cwd = kw.get("cwd")

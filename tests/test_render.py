@@ -58,7 +58,8 @@ def test_index_renders_its_table_in_headless_chromium(tmp_path):
         timeout=120,
         check=True,
     ).stdout
-    assert dom.count("<tr") == 4  # header + three runs
+    assert dom.count("<tr data-kind") == 3  # three runs
+    assert dom.count('<tr class="empty" hidden') == 1  # and the hidden "no match" row
     assert "Case &lt;b&gt;1&lt;/b&gt;" in dom  # escaped, not bold
     shot = tmp_path / "index.png"
     subprocess.run(

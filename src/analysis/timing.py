@@ -102,6 +102,7 @@ from .timing_math import (
     _decide,
     _enough,
     _label,
+    _labels_many,
     _null,
     _ratios,
     _rose_many,
@@ -293,10 +294,11 @@ def _boot_stability(
     block = min(max(block, 1.0), len(null) / 2) if np.isfinite(block) else 1.0
     # arch takes the expected block length as a real number (its stub says int)
     bs = StationaryBootstrap(block, null, seed=np.random.default_rng(seed))  # type: ignore[arg-type]
-    draws = np.stack([np.asarray(draw) for (draw,), _ in bs.bootstrap(rule.n_boot)])
-    rose = _rose_many(np.asarray(lr).reshape(-1), draws, rule)
-    same = sum(_label(r, incident) == label for r in rose)
-    return same / rule.n_boot
+    # the indices bs.bootstrap() would draw, in the same order from the same generator,
+    # applied to the comparison dates at once (its per-replicate copy is the slow part)
+    index = np.stack([bs.update_indices() for _ in range(rule.n_boot)])
+    rose = _rose_many(np.asarray(lr).reshape(-1), null[index], rule)
+    return float(np.mean(_labels_many(rose, incident) == label))
 
 
 def timing_table(

@@ -151,7 +151,7 @@ def _decide(lr: np.ndarray, null: np.ndarray, rule: TimingRule) -> tuple[np.ndar
     alphas = rule.alpha * ALPHA_SHARES
     if n >= placebo_needed(rule):
         p = (1 + (null[None, :, :] >= lr[:, None, :]).sum(axis=1)) / (1 + n)
-        cut = np.array([np.quantile(null[:, j], 1 - alphas[j]) for j in range(len(alphas))])
+        cut = np.diagonal(np.quantile(null, 1 - alphas, axis=0)).copy()  # column j at 1 - α_j
     else:
         from scipy import stats
 
@@ -180,6 +180,14 @@ def _rose_many(lr: np.ndarray, nulls: np.ndarray, rule: TimingRule) -> np.ndarra
         scale = np.where(scale > 0, scale, np.maximum(nulls.std(axis=1), 1e-9))
         p = stats.t.sf((lr[None, :] - loc) / scale, TAIL_DF)
     return np.asarray((lr[None, :] > math.log(rule.threshold)) & (p <= alphas[None, :]))
+
+
+def _labels_many(rose: np.ndarray, incident: bool) -> np.ndarray:
+    """:func:`_label` of every row of ``rose`` (replicates × 4) at once."""
+    before, after = rose[:, 0] | rose[:, 1], rose[:, 2] | rose[:, 3]
+    if incident:
+        return np.where(after, "followed", "neither").astype(object)
+    return label_rows(before, after, np.ones(len(rose), dtype=bool))
 
 
 def _label(rose: np.ndarray, incident: bool) -> str:

@@ -47,6 +47,7 @@ WARM_IMPORTS: tuple[str, ...] = (
     "analysis.causality",
     "analysis.outcomes",
     "wildboottest.wildboottest",
+    "arch.bootstrap",
 )
 
 _WARM_CODE = (

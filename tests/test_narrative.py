@@ -478,3 +478,39 @@ def test_an_onset_near_the_start_of_the_data_says_it_may_have_begun_earlier(real
     assert "it may have begun before the data do" in c.caveat
     assert "(16 legal events (" not in narrative.case_line(case)
     assert "dated to the day, the rest to the month or year" in narrative.case_line(case)
+
+
+def test_held_rises_are_the_clean_rises_before_legal_events_the_breakdown_counts():
+    """The front page names the rises that hold: preceded or both, a legal event (not the
+    incident), no other case's event in the windows, not borderline, not a second row."""
+    day = pd.Timestamp
+
+    def row(event_type, label, date, confounded="", borderline=False, preferred=True):
+        return {
+            "event_type": event_type,
+            "label": label,
+            "date": day(date),
+            "confounded_by": confounded,
+            "borderline": borderline,
+            "preferred": preferred,
+            "series_scope": "case",
+        }
+
+    timing = pd.DataFrame(
+        [
+            row("verdict", "both", "2021-04-20"),
+            row("no_charge", "preceded", "2020-06-03"),
+            row("incident", "preceded", "2020-05-25"),  # the incident: not a legal event
+            row("charge", "preceded", "2020-05-29", confounded="ahmaud_arbery"),
+            row("arrest", "preceded", "2020-05-29", borderline=True),
+            row("release", "followed", "2020-10-07"),
+            row("sentence", "preceded", "2021-06-25", preferred=False),  # not the answering row
+        ]
+    )
+    held = narrative.held_rises(timing)
+    assert held == [
+        {"event": "decision not to charge", "date": "2020-06-03"},
+        {"event": "verdict", "date": "2021-04-20"},
+    ]
+    clean = narrative.label_breakdown(timing)["clean"]
+    assert sum(clean.get(k, 0) for k in ("preceded", "both")) == len(held)

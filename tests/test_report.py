@@ -441,7 +441,7 @@ def test_the_front_page_counts_legal_events_apart_from_incidents_and_measures_th
     from analysis.report import Run, RunRecord
     from analysis.report.site import findings
 
-    def case(i, legal, incident, shared, clean, category="police_violence"):
+    def case(i, legal, incident, shared, clean, category="police_violence", held=()):
         return RunRecord(
             run=Run("10_case_study", {"case_id": f"c{i}"}, f"10_case_study--c{i}", f"C{i}"),
             status="ok",
@@ -454,11 +454,21 @@ def test_the_front_page_counts_legal_events_apart_from_incidents_and_measures_th
                 },
                 "labels_by_type": {"charge": legal, "incident": incident},
                 "category": category,
+                "case_id": f"c{i}",
+                "title": f"Case <{i}>",
+                "held_rises": list(held),
             },
         )
 
     records = [
-        case(1, {"preceded": 2, "neither": 1}, {"followed": 1}, {"preceded": 2}, {"preceded": 1}),
+        case(
+            1,
+            {"preceded": 2, "neither": 1},
+            {"followed": 1},
+            {"preceded": 2},
+            {"preceded": 1},
+            held=[{"event": "decision not to charge", "date": "2020-06-03"}],
+        ),
         case(2, {"followed": 1, "insufficient data": 1}, {}, {}, {"followed": 1}, "law_reform"),
         case(3, {}, {"neither": 1}, {}, {}, "labour_rights"),  # an incident only: no bar
     ]
@@ -468,6 +478,7 @@ def test_the_front_page_counts_legal_events_apart_from_incidents_and_measures_th
     assert "Of 5 legal events in 3 cases, 4 could be labelled" in text
     assert "2 of the 4 labels rest on a movement series" in text
     assert "only 1 of the 2 rises before an event" in text and "The 2 incidents" in text
+    assert "The rise that holds: Case <1>: decision not to charge on 3 June 2020." in text
     by_type = {g["name"]: g["rows"] for g in f["groups"]}
     assert [r["name"] for r in by_type["event type"]] == ["charge"]  # no incident bar
     overview = RunRecord(
@@ -478,6 +489,10 @@ def test_the_front_page_counts_legal_events_apart_from_incidents_and_measures_th
     scope = " ".join(findings([overview, *records])["sentences"])
     assert "these counts cover 3 of the study's 7 cases, 1 of them police violence" in scope
     assert "the other 4 have no activity series observed" in scope
+    titles = {f"c{i}": f"T{i}" for i in range(1, 8)}
+    overview.headlines["case_titles"] = titles
+    scope = " ".join(findings([overview, *records])["sentences"])
+    assert "nothing can be said of them here (T4; T5; T6; T7)." in scope  # c1-c3 are covered
     assert [r["name"] for r in by_type["category"]] == ["police violence", "law reform"]
 
 

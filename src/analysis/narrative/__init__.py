@@ -53,7 +53,7 @@ from .conclusions import (
     xcorr_conclusion,
 )
 from .files import load, reference_source, save_headlines, table_download
-from .verdicts import EVENT_WORDS, event_words
+from .verdicts import EVENT_WORDS, event_words, held_rises
 from .words import (
     LABEL_WORDS,
     granger_sentence,
@@ -98,6 +98,7 @@ __all__ = [
     "fold",
     "granger_conclusion",
     "granger_sentence",
+    "held_rises",
     "impact_conclusion",
     "impact_sentence",
     "key_event",

@@ -13,6 +13,7 @@ __all__ = [
     "EVENT_WORDS",
     "LABEL_WORDS",
     "event_words",
+    "held_rises",
     "label_breakdown",
     "label_counts_by",
     "labels_verdict",
@@ -209,6 +210,30 @@ _VERDICTS = {
 }
 
 
+def _clean(legal: pd.DataFrame) -> pd.DataFrame:
+    """Labels with no other case's event in their windows and not borderline."""
+    clean = legal
+    if "confounded_by" in legal:
+        clean = clean[clean["confounded_by"].fillna("") == ""]
+    if "borderline" in legal:
+        clean = clean[~clean["borderline"].fillna(False).astype(bool)]
+    return clean
+
+
+def held_rises(timing: pd.DataFrame) -> list[dict[str, str]]:
+    """The legal events before which attention rose ("preceded" or "both") and whose
+    label holds: no other case's event in its windows and not borderline (the ``clean``
+    count of :func:`label_breakdown`). Each as ``{"event": words, "date": ISO day}``,
+    in date order, so the front page can name them."""
+    rows = timing[timing["preferred"]] if "preferred" in timing else timing
+    legal = rows[rows["event_type"] != "incident"]
+    held = _clean(legal[legal["label"].isin(["preceded", "both"])]).sort_values("date")
+    return [
+        {"event": event_words(t), "date": pd.Timestamp(d).date().isoformat()}
+        for t, d in zip(held["event_type"], held["date"], strict=True)
+    ]
+
+
 def label_breakdown(timing: pd.DataFrame) -> dict[str, dict[str, int]]:
     """A case's labels (the row that answers for each event) split the ways the front
     page reports them: ``legal`` (legal events), ``incident`` (the incidents that began
@@ -222,11 +247,7 @@ def label_breakdown(timing: pd.DataFrame) -> dict[str, dict[str, int]]:
 
     incident = rows["event_type"] == "incident"
     legal = rows[~incident]
-    clean = legal
-    if "confounded_by" in legal:
-        clean = clean[clean["confounded_by"].fillna("") == ""]
-    if "borderline" in legal:
-        clean = clean[~clean["borderline"].fillna(False).astype(bool)]
+    clean = _clean(legal)
     shared = legal[legal["series_scope"] == "shared"] if "series_scope" in legal else legal.iloc[:0]
     return {
         "legal": counts(legal),

@@ -8,6 +8,7 @@ each with a plain-language verdict. Data values are escaped by the template engi
 
 from __future__ import annotations
 
+import datetime
 import os
 import time
 from collections.abc import Sequence
@@ -106,6 +107,9 @@ def findings(records: Sequence[RunRecord]) -> dict[str, Any]:
         f"{clean} of the {before} rises before an event have no other case's event in their "
         "windows and hold under other reasonable rules.",
     ]
+    held = _held(records)
+    if held:
+        sentences.append(held)
     bottom = _bottom_line(records, totals, labelled, before, clean)
     scope = _scope(records, cases, by_category)
     if scope:
@@ -135,6 +139,33 @@ def findings(records: Sequence[RunRecord]) -> dict[str, Any]:
         "sentences": sentences,
         "groups": groups,
     }
+
+
+def _day(iso: str) -> str:
+    try:
+        return datetime.date.fromisoformat(str(iso)).strftime("%-d %B %Y")
+    except ValueError:
+        return str(iso)
+
+
+def _held(records: Sequence[RunRecord], most: int = 12) -> str:
+    """The rises before an event that hold (``held_rises`` of each case study), named
+    with their case, so a reader can check them one by one."""
+    named = [
+        (str(rise.get("date", "")), str(r.headlines.get("title") or r.run.title), rise)
+        for r in records
+        if r.run.notebook == "10_case_study" and r.ok
+        for rise in (r.headlines.get("held_rises") or [])
+        if isinstance(rise, dict)
+    ]
+    if not named:
+        return ""
+    named.sort(key=lambda t: t[0])
+    items = [f"{title}: {rise.get('event', 'event')} on {_day(day)}" for day, title, rise in named]
+    more = len(items) - most
+    text = "; ".join(items[:most]) + (f"; and {more} more" if more > 0 else "")
+    which = "The rise that holds" if len(named) == 1 else f"The {len(named)} rises that hold"
+    return f"{which}: {text}."
 
 
 def _bottom_line(
@@ -190,10 +221,23 @@ def _scope(records: Sequence[RunRecord], cases: int, by_category: dict[str, dict
     text = f"Scope: these counts cover {cases} of the study's {in_study} cases"
     text += f", {n_top} of them {top}" if n_top < cases else f", all {top}"
     if left > 0:
+        titles = (overview.headlines.get("case_titles") if overview else None) or {}
+        covered = {
+            str(r.headlines.get("case_id") or r.run.parameters.get("case_id"))
+            for r in records
+            if r.run.notebook == "10_case_study" and r.ok
+        }
+        names = (
+            sorted(str(t) for c, t in titles.items() if c not in covered)
+            if isinstance(titles, dict)
+            else []
+        )
         text += (
             f"; the other {left} have no activity series observed around a dated legal "
             "event, so nothing can be said of them here"
         )
+        if names and len(names) == left:
+            text += f" ({'; '.join(names)})"
     return text + "."
 
 

@@ -364,6 +364,7 @@ def bench_case_study(tmp: Path, quick: bool) -> list[Row]:
         pm.execute_notebook(
             str(nb), str(tmp / f"case{i}.ipynb"), parameters=params, cwd=str(tmp),
             kernel_name="python3", progress_bar=False, km=taken[0],
+            log_output=False, request_save_on_cell_execute=False,  # as the batch runs it
         )  # fmt: skip
         times.append(time.perf_counter() - t)
         taken[0].shutdown_kernel(now=True)
@@ -436,6 +437,8 @@ def shell_loop(runs, nbs: Path, out: Path, data_dir: Path) -> None:
             str(nbs / f"{r.notebook}.ipynb"),
             str(nb_out),
             "--no-progress-bar",
+            "-k",  # the notebooks name the kernel `make kernel` registers; use the env's own
+            "python3",
         ]
         params = {**r.parameters, "results_path": str(out / f"{r.run_id}.json")}
         if r.notebook != "41_kelley_simmons_replication":
@@ -666,8 +669,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
+        nargs="+",
         choices=["count", "granger", "studies", "labels", "leadlag", "case", "batch"],
-        help="run one benchmark (its rows replace the same rows in the results file)",
+        help="run these benchmarks (their rows replace the same rows in the results file)",
     )
     parser.add_argument(
         "--out", default=str(ROOT / "benchmarks" / "results.md"), help="Markdown table to write"
@@ -686,7 +690,7 @@ def main() -> int:
             "batch": lambda: bench_batch(tmp, args.quick),
         }
         for name, step in steps.items():
-            if args.only and name != args.only:
+            if args.only and name not in args.only:
                 continue
             print(f"[bench] {name} …", flush=True)
             new = step()
@@ -696,6 +700,8 @@ def main() -> int:
                     flush=True,
                 )
             rows += new
+            # written after each step, the other rows kept, so a failing step loses nothing
+            write_results(rows, Path(args.out), args.quick, keep_others=True)
     write_results(rows, Path(args.out), args.quick, keep_others=bool(args.only))
     print(f"wrote {args.out}")
     return 0

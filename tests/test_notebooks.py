@@ -56,6 +56,7 @@ def test_notebooks_are_committed_clean_with_one_parameters_cell(path):
 def test_00_data_overview(sim_dir, tmp_path):
     out = _execute("00_data_overview", tmp_path, data_dir=str(sim_dir))
     assert [s["campaign_id"] for s in out.pop("sources")] == [f"case_{i:05d}" for i in range(12)]
+    assert out.pop("case_titles") == {f"case_{i:05d}": f"Simulated case {i}" for i in range(12)}
     assert out == {
         "cases": 12,
         "legal_events": 24,

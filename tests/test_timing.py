@@ -314,3 +314,70 @@ def test_george_floyd_events_on_the_real_data(real_study):
     numbers = ["base_mean", "pre_mean", "short_mean", "post_mean", "lr_pre_base_p", "n_placebo"]
     assert labelled[numbers].notna().all().all()
     assert labelled["stability_boot"].between(0, 1).all()
+
+
+def test_stationary_indices_follow_arch_rule_for_every_replicate_at_once():
+    """The stability bootstrap draws all replicates at once. From the same draws, each
+    row of indices equals arch's own stationary-bootstrap sampler, and counting each
+    date drawn block by block (start, length) gives the same counts as counting arch's
+    indices; both resamplings have blocks of the expected mean length."""
+    from arch.bootstrap._samplers_python import stationary_bootstrap_sample_python
+
+    from analysis.timing_math import (
+        block_counts,
+        stationary_continue,
+        stationary_counts,
+        stationary_indices,
+    )
+
+    rng = np.random.default_rng(5)
+    n, reps, p = 200, 50, 1 / 7.5
+    start = rng.integers(n, size=(reps, n), dtype=np.int64)
+    u = rng.random((reps, n))
+    ours = stationary_continue(start.copy(), u.copy(), p)
+    n_blocks = max(int((u[:, 1:] <= p).sum(axis=1).max()) + 1, 1)
+    starts = np.zeros((reps, n_blocks), dtype=np.int64)
+    lengths = np.zeros((reps, n_blocks), dtype=np.int64)
+    for r in range(reps):
+        theirs = stationary_bootstrap_sample_python(start[r].copy(), u[r], p)
+        assert np.array_equal(ours[r], theirs)
+        begins = np.flatnonzero(np.r_[True, u[r, 1:] <= p])  # where arch starts a block
+        starts[r, : len(begins)] = start[r, begins]
+        lengths[r, : len(begins)] = np.diff(np.r_[begins, n])
+        counted = np.bincount(theirs, minlength=n)
+        assert np.array_equal(block_counts(starts[r : r + 1], lengths[r : r + 1], n)[0], counted)
+    assert np.array_equal(
+        block_counts(starts, lengths, n), np.stack([np.bincount(i, minlength=n) for i in ours])
+    )
+    index = stationary_indices(500, 400, 7.5, np.random.default_rng(1))
+    assert index.min() >= 0 and index.max() < 500
+    breaks = (np.diff(index, axis=1) % 500) != 1  # a new block (a wrap continues one)
+    assert abs(breaks.mean() - 1 / 7.5) < 0.01
+    times = stationary_counts(500, 400, 7.5, np.random.default_rng(2))
+    assert times.shape == (400, 500) and np.all(times.sum(axis=1) == 500)
+    # neighbouring dates are drawn together as often as in the day-by-day resampling
+    # (about 1 - 1/7.5; 0 for an iid bootstrap, 0.5 for blocks of mean length 2)
+    by_day = np.stack([np.bincount(i, minlength=500) for i in index])
+
+    def together(counts):
+        c = counts - counts.mean(axis=0)
+        return (c[:, :-1] * c[:, 1:]).mean()
+
+    assert abs(together(times) - together(by_day)) < 0.05
+    assert abs(together(times) - (1 - 1 / 7.5)) < 0.05
+
+
+def test_the_block_length_is_arch_optimal_block_length():
+    """The stability bootstrap's block length equals arch's public optimal_block_length
+    (its stationary column) on short, long and trending series."""
+    from arch.bootstrap import optimal_block_length
+
+    from analysis.timing import stationary_block_length
+
+    rng = np.random.default_rng(3)
+    ar = np.zeros(800)
+    for i in range(1, 800):
+        ar[i] = 0.8 * ar[i - 1] + rng.normal()
+    for x in (rng.normal(size=40), ar, np.linspace(0, 1, 300) + rng.normal(size=300) * 0.1):
+        theirs = float(optimal_block_length(x)["stationary"].iloc[0])
+        assert stationary_block_length(x) == pytest.approx(theirs, rel=1e-12)

@@ -16,6 +16,7 @@ Everything here works on whole studies at once (vectorised over series and event
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -93,9 +94,13 @@ class SeriesBank:
         values[pos] = obs["value"].to_numpy(dtype="float64")
         return cls(np.asarray(ids, dtype=object), first, length, offset, values)
 
+    @functools.cached_property
+    def _positions(self) -> dict[str, int]:
+        return {cid: i for i, cid in enumerate(self.ids)}
+
     def index_of(self, campaign_ids: Sequence[str] | np.ndarray) -> np.ndarray:
         """Bank positions of the given campaign ids (−1 for a series with no observed day)."""
-        lookup = {cid: i for i, cid in enumerate(self.ids)}
+        lookup = self._positions  # built once per bank (a lookup per series is common)
         return np.array([lookup.get(c, -1) for c in campaign_ids], dtype=np.int64)
 
     def series(self, campaign_id: str) -> pd.Series:

@@ -124,12 +124,15 @@ def placebo_test(
     eligible_pos: list[np.ndarray] = []
     eligible_off: list[int] = []
     eligible_n: list[int] = []
+    no_days = np.array([], dtype="datetime64[D]")
+    days_of = {
+        c: g.to_numpy().astype("datetime64[D]") for c, g in hits.groupby("campaign_id")["date"]
+    }
     for i in range(len(bank.ids)):
         n = int(bank.length[i])
         ok = np.zeros(n, dtype=bool)
         ok[-lo : max(-lo, n - hi)] = True
-        ev = hits.loc[hits["campaign_id"] == bank.ids[i], "date"].to_numpy().astype("datetime64[D]")
-        rel = (ev - bank.start[i]).astype(np.int64)
+        rel = (days_of.get(bank.ids[i], no_days) - bank.start[i]).astype(np.int64)
         for r in rel:
             ok[max(0, r - hi) : max(0, min(n, r - lo + 1))] = False
         pos = np.nonzero(ok)[0]

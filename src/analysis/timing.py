@@ -51,8 +51,9 @@ random dates of the real series (:func:`placebo_labels`).
   ``spill_days`` before the run-up to the end of the long aftermath. Their waves may be
   what the ratios see; ``verdict`` says so (``preceded (shared series: george_floyd)``).
 - ``stability_boot``: the share of stationary-bootstrap replicates of the comparison
-  dates (Politis & Romano 1994; mean block length by Politis & White 2004, both from
-  ``arch``) giving the same label; ``stability_spec``: the share of 9 reasonable rules
+  dates (Politis & Romano 1994; mean block length by Politis & White 2004 from
+  ``arch``, indices drawn by arch's stationary-bootstrap rule for all replicates at
+  once) giving the same label; ``stability_spec``: the share of 9 reasonable rules
   (window 10/14/21, threshold 1.25/1.5/2, short window 2/3/5, baseline 21/28/42) giving
   the same label. ``borderline`` when either is under 0.8 (0.67 for choices).
 - ``series_scope`` (``case``: only this case uses the series; ``shared``: a movement
@@ -74,6 +75,7 @@ the rule, which belongs beside the code that applies it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -98,14 +100,13 @@ from .timing_math import (
     TAIL_DF,
     Geometry,
     _bank_arrays,
+    _boot_rose,
     _busy,
     _decide,
     _enough,
+    _event_and_null,
     _label,
     _labels_many,
-    _null,
-    _ratios,
-    _rose_many,
     _series_arrays,
     geometry,
     label_rows,
@@ -188,8 +189,11 @@ def _core(
     rule: TimingRule,
     *,
     boot: bool,
+    labels_only: bool = False,
 ) -> pd.DataFrame:
-    """Label every row under one rule (the numbers and, if ``boot``, their stability)."""
+    """Label every row under one rule (the numbers and, if ``boot``, their stability;
+    with ``labels_only``, the ``label`` column alone, as the stability's other rules
+    need)."""
     out = []
     rng_seed = np.random.SeedSequence(rule.seed)
     seeds = rng_seed.spawn(len(rows)) if boot else [None] * len(rows)
@@ -198,9 +202,10 @@ def _core(
         g = geometry(day, case_days.get(rec["case_id"], []), rule)
         start, n, csum, ccount = series[rec["campaign_id"]]
         t = (day - start).days
-        lr, means, counts = _ratios(csum, ccount, n, np.array([t]), g, rule)
-        row = _window_numbers(day, g, lr, means, counts)
-        null, kind = _null(csum, ccount, n, t, g, busy[rec["campaign_id"]], rule)
+        lr, means, counts, null, kind = _event_and_null(
+            csum, ccount, n, t, g, busy[rec["campaign_id"]], rule
+        )
+        row = {} if labels_only else _window_numbers(day, g, lr, means, counts)
         row.update(n_placebo=len(null), placebo_kind=kind)
         observed = bool(_enough(counts, g, rule)[0]) and bool(np.all(np.isfinite(lr)))
         incident = rec["event_type"] == INCIDENT
@@ -216,8 +221,11 @@ def _core(
                 row.update(stability_boot=np.nan)
             out.append(row)
             continue
-        p, cut, rose = _decide(lr, null, rule)
+        p, cut, rose = _decide(lr, null, rule, cuts=not labels_only)
         label = _label(rose[0], incident)
+        if labels_only:
+            out.append({"label": label})
+            continue
         for j, name in enumerate(RATIOS):
             row[f"{name}_p"], row[f"{name}_cut"] = p[0, j], cut[j]
         row.update(
@@ -278,6 +286,41 @@ def _no_rows(index: pd.Index, boot: bool) -> pd.DataFrame:
     )
 
 
+def _relabel(table: pd.DataFrame, rule: TimingRule) -> np.ndarray:
+    """The labels of ``table`` under ``rule`` when only its threshold differs: the
+    windows, comparison dates and p-values do not depend on the threshold, so a ratio
+    rose when it is above the new threshold and its p-value within its share of α."""
+    lr = table[list(RATIOS)].to_numpy(dtype=float)
+    p = table[[f"{c}_p" for c in RATIOS]].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        rose = (lr > math.log(rule.threshold)) & (p <= rule.alpha * ALPHA_SHARES)
+    before, after = rose[:, 0] | rose[:, 1], rose[:, 2] | rose[:, 3]
+    incident = (table["event_type"] == INCIDENT).to_numpy()
+    label = np.where(
+        incident,
+        np.where(after, "followed", "neither"),
+        label_rows(before, after, np.ones(len(table), dtype=bool)),
+    )
+    sure = (table["label"] != "insufficient data").to_numpy()
+    return np.where(sure, label, "insufficient data").astype(object)
+
+
+def stationary_block_length(x: np.ndarray) -> float:
+    """Politis & White's (2004, corrected 2009) expected block length for the stationary
+    bootstrap of the series ``x``, from arch (``optimal_block_length``'s "stationary"
+    column). arch's single-series routine is called directly where it exists: the public
+    function wraps each result in a DataFrame, most of its cost on a short series."""
+    with quiet():
+        try:
+            from arch.bootstrap.base import _single_optimal_block
+
+            return float(_single_optimal_block(np.asarray(x, dtype=float))[0])
+        except ImportError:  # another arch release: its public function
+            from arch.bootstrap import optimal_block_length
+
+            return float(optimal_block_length(x)["stationary"].iloc[0])
+
+
 def _boot_stability(
     lr: np.ndarray,
     null: np.ndarray,
@@ -287,17 +330,11 @@ def _boot_stability(
     seed: np.random.SeedSequence | None,
 ) -> float:
     """Share of stationary-bootstrap replicates of the comparison dates giving ``label``."""
-    from arch.bootstrap import StationaryBootstrap, optimal_block_length
-
-    with quiet():
-        block = float(optimal_block_length(null[:, 0])["stationary"].iloc[0])
+    block = stationary_block_length(null[:, 0])
     block = min(max(block, 1.0), len(null) / 2) if np.isfinite(block) else 1.0
-    # arch takes the expected block length as a real number (its stub says int)
-    bs = StationaryBootstrap(block, null, seed=np.random.default_rng(seed))  # type: ignore[arg-type]
-    # the indices bs.bootstrap() would draw, in the same order from the same generator,
-    # applied to the comparison dates at once (its per-replicate copy is the slow part)
-    index = np.stack([bs.update_indices() for _ in range(rule.n_boot)])
-    rose = _rose_many(np.asarray(lr).reshape(-1), null[index], rule)
+    # arch's stationary-bootstrap resampling, every replicate drawn at once (arch draws
+    # one replicate per Python call, the slow part of this function)
+    rose = _boot_rose(np.asarray(lr).reshape(-1), null, block, rule, np.random.default_rng(seed))
     return float(np.mean(_labels_many(rose, incident) == label))
 
 
@@ -379,8 +416,14 @@ def timing_table(
     if stability:
         same = np.zeros(len(table))
         for change in tqdm(SPEC_CHANGES, desc="timing choices", disable=not progress):
-            other = _core(rows, series, busy, case_days, replace(rule, **change), boot=False)
-            same += (other["label"] == table["label"]).to_numpy()
+            other_rule = replace(rule, **change)
+            if set(change) == {"threshold"}:  # same windows and p-values, another cut
+                other = _relabel(table, other_rule)
+            else:
+                other = _core(
+                    rows, series, busy, case_days, other_rule, boot=False, labels_only=True
+                )["label"].to_numpy()
+            same += other == table["label"].to_numpy()
         table["stability_spec"] = (1 + same) / (1 + len(SPEC_CHANGES))
         table["borderline"] = (table["label"] != "insufficient data") & (
             (table["stability_boot"] < BOOT_BORDER) | (table["stability_spec"] < SPEC_BORDER)
@@ -405,17 +448,22 @@ def timing_table(
 
 def _confounders(table: pd.DataFrame, dated: pd.DataFrame, rule: TimingRule) -> list[str]:
     """Other cases with a date on the same series inside each row's windows (spill included)."""
-    by_series = {c: g for c, g in dated.groupby("campaign_id")}
+    by_series = {
+        c: (g["case_id"].to_numpy(dtype=object), g["date"].to_numpy(dtype="datetime64[D]"))
+        for c, g in dated.groupby("campaign_id")
+    }
+    none = (np.array([], dtype=object), np.array([], dtype="datetime64[D]"))
     out = []
-    for rec in table.to_dict("records"):
-        day = pd.Timestamp(rec["date"])
-        lo = day - pd.Timedelta(days=int(rec["runup_days"]) + rule.spill_days)
-        hi = day + pd.Timedelta(days=rule.window - 1)
-        others = by_series.get(rec["campaign_id"], dated.iloc[:0])
-        hit = others[
-            (others["case_id"] != rec["case_id"]) & (others["date"] >= lo) & (others["date"] <= hi)
-        ]
-        out.append(";".join(sorted(hit["case_id"].unique())))
+    days = table["date"].to_numpy(dtype="datetime64[D]")
+    runup = table["runup_days"].to_numpy(dtype=float)
+    for day, before, case_id, series in zip(
+        days, runup, table["case_id"], table["campaign_id"], strict=True
+    ):
+        lo = day - np.timedelta64(int(before) + rule.spill_days, "D")
+        hi = day + np.timedelta64(rule.window - 1, "D")
+        cases, dates = by_series.get(series, none)
+        hit = cases[(cases != case_id) & (dates >= lo) & (dates <= hi)]
+        out.append(";".join(sorted(set(hit))))
     return out
 
 

@@ -94,15 +94,20 @@ def geometry(day: pd.Timestamp, case_days: Sequence[pd.Timestamp], rule: TimingR
 
 
 def _window_stats(
-    csum: np.ndarray, ccount: np.ndarray, n: int, pos: np.ndarray, lo: int, hi: int
+    csum: np.ndarray,
+    ccount: np.ndarray,
+    n: int,
+    pos: np.ndarray,
+    lo: int | np.ndarray,
+    hi: int | np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and observed-day count of days ``pos + lo … pos + hi`` (NaN mean outside)."""
+    """Mean and observed-day count of days ``pos + lo … pos + hi`` (NaN mean outside);
+    arrays broadcast (positions × windows)."""
     a, z = pos + lo, pos + hi + 1
     inside = (a >= 0) & (z <= n)
-    a, z = np.clip(a, 0, n), np.clip(z, 0, n)
-    count = np.where(inside, ccount[z] - ccount[a], 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(inside & (count > 0), (csum[z] - csum[a]) / count, np.nan)
+    a, z = np.where(inside, a, 0), np.where(inside, z, 0)  # outside: an empty window
+    count = ccount[z] - ccount[a]
+    mean = np.where(count > 0, (csum[z] - csum[a]) / np.maximum(count, 1), np.nan)
     return mean, count
 
 
@@ -122,10 +127,11 @@ def _ratios(
     csum: np.ndarray, ccount: np.ndarray, n: int, pos: np.ndarray, g: Geometry, rule: TimingRule
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log ratios (n×4, see :data:`RATIOS`), window means and counts (n×5) at ``pos``."""
-    stats = [_window_stats(csum, ccount, n, pos, lo, hi) for lo, hi in _windows(g)]
-    means = np.column_stack([m for m, _ in stats]) if len(pos) else np.empty((0, 5))
-    counts = np.column_stack([c for _, c in stats]) if len(pos) else np.empty((0, 5))
+    bounds = np.array(_windows(g))  # the five windows at once: positions × windows
     with np.errstate(invalid="ignore", divide="ignore"):
+        means, counts = _window_stats(
+            csum, ccount, n, np.asarray(pos)[:, None], bounds[None, :, 0], bounds[None, :, 1]
+        )
         logm = np.log(means + rule.offset)
     # run-up and late run-up over the baseline; short and long aftermath over the late run-up
     return logm[:, [1, 2, 3, 4]] - logm[:, [0, 0, 2, 2]], means, counts
@@ -139,7 +145,9 @@ def _enough(counts: np.ndarray, g: Geometry, rule: TimingRule) -> np.ndarray:
 TAIL_DF = 2
 
 
-def _decide(lr: np.ndarray, null: np.ndarray, rule: TimingRule) -> tuple[np.ndarray, ...]:
+def _decide(
+    lr: np.ndarray, null: np.ndarray, rule: TimingRule, *, cuts: bool = True
+) -> tuple[np.ndarray, ...]:
     """p-values, cuts and 'rose' answers of event ratios ``lr`` (…×4) against ``null``.
 
     With enough comparison dates (:func:`placebo_needed`) the p-value is the empirical
@@ -151,7 +159,11 @@ def _decide(lr: np.ndarray, null: np.ndarray, rule: TimingRule) -> tuple[np.ndar
     alphas = rule.alpha * ALPHA_SHARES
     if n >= placebo_needed(rule):
         p = (1 + (null[None, :, :] >= lr[:, None, :]).sum(axis=1)) / (1 + n)
-        cut = np.diagonal(np.quantile(null, 1 - alphas, axis=0)).copy()  # column j at 1 - α_j
+        cut = (  # column j at 1 - α_j (only reported: the decision uses p)
+            np.diagonal(np.quantile(null, 1 - alphas, axis=0)).copy()
+            if cuts
+            else np.full(len(alphas), np.nan)
+        )
     else:
         from scipy import stats
 
@@ -164,22 +176,87 @@ def _decide(lr: np.ndarray, null: np.ndarray, rule: TimingRule) -> tuple[np.ndar
     return p, cut, rose
 
 
-def _rose_many(lr: np.ndarray, nulls: np.ndarray, rule: TimingRule) -> np.ndarray:
-    """:func:`_decide`'s 'rose' answers of one event's ratios ``lr`` (4,) against many
-    sets of comparison dates at once, ``nulls`` (replicates × dates × 4): the same rule,
-    vectorised over replicates (the stability bootstrap's hot path)."""
-    n = nulls.shape[1]
+def _boot_rose(
+    lr: np.ndarray, null: np.ndarray, block: float, rule: TimingRule, rng: np.random.Generator
+) -> np.ndarray:
+    """:func:`_decide`'s 'rose' answers of one event's ratios ``lr`` (4,) against
+    ``rule.n_boot`` stationary-bootstrap resamples of its comparison dates ``null``
+    (dates × 4), expected block length ``block``: the same rule, vectorised over
+    replicates (the stability bootstrap's hot path). With enough dates the p-value needs
+    only how many resampled dates are at least as high: how often each replicate holds
+    each date (:func:`stationary_counts`) times the dates' answers, one matrix product."""
+    n = len(null)
     alphas = rule.alpha * ALPHA_SHARES
     if n >= placebo_needed(rule):
-        p = (1 + (nulls >= lr[None, None, :]).sum(axis=1)) / (1 + n)
+        times = stationary_counts(n, rule.n_boot, block, rng)
+        p = (1 + times @ (null >= lr[None, :]).astype(float)) / (1 + n)
     else:
         from scipy import stats
 
+        nulls = null[stationary_indices(n, rule.n_boot, block, rng)]
         loc = np.median(nulls, axis=1)
         scale = 1.4826 * np.median(np.abs(nulls - loc[:, None, :]), axis=1)
         scale = np.where(scale > 0, scale, np.maximum(nulls.std(axis=1), 1e-9))
         p = stats.t.sf((lr[None, :] - loc) / scale, TAIL_DF)
     return np.asarray((lr[None, :] > math.log(rule.threshold)) & (p <= alphas[None, :]))
+
+
+def block_counts(starts: np.ndarray, lengths: np.ndarray, n: int) -> np.ndarray:
+    """How often each of ``n`` positions is drawn in each replicate whose blocks begin at
+    ``starts`` and run ``lengths`` positions on, wrapping at n (replicates × blocks;
+    a length of 0 is no block): one difference array per replicate, summed."""
+    rows = np.broadcast_to(np.arange(len(starts))[:, None] * (n + 1), starts.shape)
+    used = lengths > 0
+    r, s, e = rows[used], starts[used], starts[used] + lengths[used]
+    wrap = e > n
+    where = np.concatenate([r + s, r + np.minimum(e, n), r[wrap], r[wrap] + e[wrap] - n])
+    step = np.concatenate(
+        [np.ones(len(s)), -np.ones(len(s)), np.ones(wrap.sum()), -np.ones(wrap.sum())]
+    )
+    diff = np.bincount(where, weights=step, minlength=len(starts) * (n + 1))
+    return np.cumsum(diff.reshape(len(starts), n + 1)[:, :n], axis=1)
+
+
+def stationary_counts(n: int, n_boot: int, block: float, rng: np.random.Generator) -> np.ndarray:
+    """How often each of ``n`` positions is drawn in each of ``n_boot`` stationary-
+    bootstrap replicates (replicates × n) with expected block length ``block``: the
+    resampling of :func:`stationary_indices` (blocks of geometric length, the last cut at
+    n, each from a uniform start, wrapping), drawn block by block instead of day by day."""
+    p = 1.0 / block
+    k = math.ceil(n * p * 1.5) + 8
+    lengths = rng.geometric(p, size=(n_boot, k))
+    while (lengths.sum(axis=1) < n).any():  # rare: more blocks for short draws
+        lengths = np.concatenate([lengths, rng.geometric(p, size=(n_boot, k))], axis=1)
+    begin = np.cumsum(lengths, axis=1) - lengths
+    lengths = np.clip(n - begin, 0, lengths)
+    starts = rng.integers(n, size=lengths.shape, dtype=np.int64)
+    return block_counts(starts, lengths, n)
+
+
+def stationary_continue(start: np.ndarray, u: np.ndarray, p: float) -> np.ndarray:
+    """Stationary-bootstrap indices (Politis & Romano 1994) of replicates × n positions
+    from their draws: position i starts a new block at ``start[:, i]`` when
+    ``u[:, i] <= p`` (and always at i = 0), else continues the previous index by one,
+    wrapping at n. Row by row it is arch's ``stationary_bootstrap_sample``; here every
+    replicate at once, without a Python loop."""
+    n = start.shape[1]
+    new = u <= p
+    new[:, 0] = True
+    pos = np.arange(n)
+    last = np.maximum.accumulate(np.where(new, pos, 0), axis=1)
+    return np.asarray((np.take_along_axis(start, last, axis=1) + (pos - last)) % n)
+
+
+def stationary_indices(n: int, n_boot: int, block: float, rng: np.random.Generator) -> np.ndarray:
+    """``n_boot`` stationary-bootstrap index rows of length ``n`` with expected block
+    length ``block`` (days): every replicate's continuations drawn at once, then a
+    uniform start for each new block (:func:`stationary_continue`)."""
+    u = rng.random((n_boot, n))
+    new = u <= 1.0 / block
+    new[:, 0] = True
+    start = np.zeros((n_boot, n), dtype=np.int64)  # only a block's first day needs one
+    start[new] = rng.integers(n, size=int(new.sum()), dtype=np.int64)
+    return stationary_continue(start, u, 1.0 / block)
 
 
 def _labels_many(rose: np.ndarray, incident: bool) -> np.ndarray:
@@ -232,7 +309,7 @@ def placebo_needed(rule: TimingRule) -> int:
     return int(max(rule.min_placebo, math.ceil(1 / (rule.alpha * ALPHA_SHARES.min()))))
 
 
-def _null(
+def _event_and_null(
     csum: np.ndarray,
     ccount: np.ndarray,
     n: int,
@@ -240,15 +317,17 @@ def _null(
     g: Geometry,
     busy: np.ndarray,
     rule: TimingRule,
-) -> tuple[np.ndarray, str]:
-    """The ratios at comparison dates for an event at position ``t`` with windows ``g``.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """The event's ratios, window means and counts at position ``t`` (:func:`_ratios`)
+    and the ratios at its comparison dates, with the kind of dates used.
 
     Clean dates (no event of any case on the series in their windows, spill included)
     near the event first, then clean dates anywhere in the series, then any date whose
-    windows miss the event's (conservative: other events make the null wider).
+    windows miss the event's (conservative: other events make the null wider). The
+    event and the first candidate dates are computed in one call.
     """
     pos = np.arange(max(0, -g.first), max(0, n - g.long + 1))
-    lo, hi = np.clip(pos + g.first - rule.spill_days, 0, n), np.clip(pos + g.long, 0, n)
+    lo, hi = np.maximum(pos + g.first - rule.spill_days, 0), np.minimum(pos + g.long, n)
     clean = busy[hi] - busy[lo] == 0
     local = np.abs(pos - t) <= rule.local_days
     away = (pos + g.long <= t + g.first) | (pos + g.first >= t + g.long)
@@ -257,13 +336,20 @@ def _null(
         (clean, "clean, whole series"),
         (away, "any date away from the event (conservative)"),
     )
+    event: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     null = np.empty((0, len(RATIOS)))
     for need, tail in ((placebo_needed(rule), ""), (rule.min_placebo, " (t tail)")):
         for mask, kind in masks:
             if mask.sum() < need:
                 continue
-            plr, _, counts = _ratios(csum, ccount, n, pos[mask], g, rule)
+            at = pos[mask] if event is not None else np.r_[t, pos[mask]]
+            plr, means, counts = _ratios(csum, ccount, n, at, g, rule)
+            if event is None:
+                event = (plr[:1], means[:1], counts[:1])
+                plr, counts = plr[1:], counts[1:]
             null = plr[_enough(counts, g, rule) & np.all(np.isfinite(plr), axis=1)]
             if len(null) >= need:
-                return null, kind + tail
-    return null, "too few"
+                return (*event, null, kind + tail)
+    if event is None:
+        event = _ratios(csum, ccount, n, np.array([t]), g, rule)
+    return (*event, null, "too few")

@@ -159,3 +159,13 @@ def test_sizes_are_parsed():
     assert parse_size("512KiB") == 512 * 1024 and parse_size("100 mb") == 100_000_000
     with pytest.raises(ValueError, match="not a size"):
         parse_size("lots")
+
+
+def test_counting_an_archive_does_not_import_pandera():
+    """pandera's models import dask (about a second): counting posts needs none of it."""
+    import subprocess
+    import sys
+
+    code = "import sys, analysis.ingest, analysis.archive; print(sorted({'pandera', 'dask'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import config
 from .errors import DataError, Failure
-from .schema import FIRST_DAY, LAST_DAY
+from .vocabulary import FIRST_DAY, LAST_DAY
 
 __all__ = [
     "MEMORY_RANGE",

@@ -44,7 +44,7 @@ from .archive import (
     snowflake_to_datetime,
 )
 from .errors import DataError, Failure
-from .schema import DATE_RANGE_EXPECTED, FIRST_DAY, LAST_DAY
+from .vocabulary import DATE_RANGE_EXPECTED, FIRST_DAY, LAST_DAY
 
 __all__ = [
     "MAX_SILENT_DAYS",

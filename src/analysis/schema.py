@@ -39,7 +39,15 @@ import pycountry
 from pandera.typing import Series
 
 from .errors import Failure
-from .vocabulary import DATE_PRECISIONS, DIRECTIONS, EVENT_TYPES, STANCES
+from .vocabulary import (
+    DATE_PRECISIONS,
+    DATE_RANGE_EXPECTED,
+    DIRECTIONS,
+    EVENT_TYPES,
+    FIRST_DAY,
+    LAST_DAY,
+    STANCES,
+)
 
 __all__ = [
     "COUNTRY_CODES",
@@ -47,6 +55,8 @@ __all__ = [
     "DATE_RANGE_EXPECTED",
     "DIRECTIONS",
     "EVENT_TYPES",
+    "FIRST_DAY",
+    "LAST_DAY",
     "MAX_VALUE",
     "MODELS",
     "NULLABLE",
@@ -80,11 +90,6 @@ SLUG_EXPECTED = (
     f"at most {SLUG_MAX} characters"
 )
 
-#: Dates the contract accepts (every table): 1900-01-01 to 2099-12-31. A year 1 or 9999
-#: is a typo or a placeholder, and two dates more than 292 years apart do not fit
-#: pandas' nanosecond arithmetic (a series from 1800 to 2199 overflowed its coverage).
-FIRST_DAY, LAST_DAY = "1900-01-01", "2099-12-31"
-DATE_RANGE_EXPECTED = f"a date between {FIRST_DAY} and {LAST_DAY}"
 #: Largest value a daily measure may take (a count of posts, views or articles per day,
 #: or a share): beyond it sums and means of a window overflow.
 MAX_VALUE = 1e15

@@ -7,6 +7,7 @@ import pandas as pd
 
 from analysis import plots
 from analysis.event_study import event_time_curves, leads_lags
+from analysis.figure_axes import plain_number
 from analysis.simulate import simulate_study
 
 
@@ -180,3 +181,33 @@ def test_the_counterfactual_has_causalimpacts_three_panels_and_one_interval():
     assert plots.describe(axes[0].figure).startswith("Figure: ")
     assert axes[0].figure._suptitle.get_text()
     plt.close(axes[0].figure)
+
+
+def test_log_axes_read_as_plain_numbers_with_minor_labels_only_when_decades_are_few():
+    """Tick labels are '1,000', never mathtext (10³); minor ticks sit at 2 and 5 of each
+    decade and are labelled when the axis spans under two decades."""
+    import matplotlib.pyplot as plt
+
+    days = pd.date_range("2024-01-01", periods=40)
+    events = pd.DataFrame(
+        {"date": [days[20]], "event_type": ["arrest"], "direction": ["unfavourable"]}
+    )
+    for values, minor_labelled in [
+        (np.geomspace(5, 100_000, 40), False),
+        (np.linspace(120, 900, 40), True),
+    ]:
+        ax = plots.series_with_events(pd.Series(values, index=days), events)
+        ax.figure.canvas.draw()
+        assert ax.get_yscale() == "log"
+        major = [t.get_text() for t in ax.yaxis.get_ticklabels() if t.get_text()]
+        minor = [t.get_text() for t in ax.yaxis.get_ticklabels(minor=True) if t.get_text()]
+        assert major and not any("$" in t for t in major + minor)
+        assert all(t.replace(",", "").replace(".", "").isdigit() for t in major + minor)
+        assert bool(minor) == minor_labelled
+        assert {float(v) / 10 ** np.floor(np.log10(v)) for v in ax.yaxis.get_minorticklocs()} <= {
+            2.0,
+            5.0,
+        }
+        plt.close("all")
+    assert plain_number(250_000) == "250,000"
+    assert plain_number(0.5) == "0.5" and plain_number(0) == "0"

@@ -125,3 +125,28 @@ def test_editing_one_event_reruns_its_case_study_and_the_pooled_runs_only(tmp_pa
     page = (tmp_path / "reports" / "index.html").read_text()
     assert "1 reused unchanged" in page
     assert result.counts["cached"] == 1
+
+
+def test_hashing_rows_once_gives_the_hash_of_the_selected_rows(real_study):
+    """The hasher digests per-row hashes of whole tables: the same bytes as hashing the
+    selected rows themselves (a row's hash must not depend on the other rows)."""
+    import hashlib
+
+    from analysis.report.slices import SliceHasher
+
+    links = real_study.case_campaigns()
+    series = set(links.loc[links["case_id"] == "george_floyd", "campaign_id"])
+    cases = {"george_floyd"} | set(links.loc[links["campaign_id"].isin(series), "case_id"])
+    digest = hashlib.sha256()
+    for name, frame in [
+        ("cases", real_study.cases[real_study.cases["case_id"].isin(cases)]),
+        ("legal_events", real_study.legal_events[real_study.legal_events["case_id"].isin(cases)]),
+        ("campaigns", real_study.campaigns[real_study.campaigns["campaign_id"].isin(series)]),
+        ("activity", real_study.activity[real_study.activity["campaign_id"].isin(series)]),
+    ]:
+        digest.update(name.encode())
+        digest.update(",".join(map(str, frame.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    hasher = SliceHasher(real_study)
+    assert hasher("10_case_study", {"case_id": "george_floyd"}, "w") == "case:" + digest.hexdigest()
+    assert len(cases) > 1  # a shared series: several cases' rows in the slice

@@ -10,12 +10,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 __all__ = [
     "DIRECTION_COLOURS",
     "describe",
     "mark_events",
     "plain",
+    "plain_number",
 ]
 
 
@@ -44,6 +46,27 @@ def _fit_scale(ax: Axes, values: np.ndarray | None, log: bool) -> None:
     else:
         ax.set_yscale("log")
         ax.set_ylim(bottom=low / 1.5, top=float(positive.max()) * 1.5)
+        # minor ticks at 2 and 5 of each decade (not all eight: every tick is laid out
+        # again in each of a saved figure's passes), labelled when decades are few
+        ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda x, _: _minor_label(ax, x)))
+    # numbers as a reader writes them (1,000, not 10³ set as mathtext)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _: plain_number(x)))
+
+
+def plain_number(x: float) -> str:
+    """A tick value as a reader writes it: ``0``, ``0.5``, ``20``, ``1,000``, ``250,000``."""
+    if x == 0:
+        return "0"
+    if abs(x) >= 1:
+        return f"{x:,.0f}"
+    return f"{x:g}"
+
+
+def _minor_label(ax: Axes, x: float) -> str:
+    """Minor ticks are labelled on an axis spanning under two decades (few major ticks)."""
+    lo, hi = ax.get_ylim()
+    return plain_number(x) if lo > 0 and hi / lo < 100 else ""
 
 
 def _date_axes(

@@ -21,7 +21,7 @@ from .pages import write_pages
 from .records import RunRecord, RunSpec
 from .runs import Run, load_runs, notebook_parameters
 from .site import write_index
-from .slices import slice_hash
+from .slices import SliceHasher
 
 __all__ = [
     "BatchResult",
@@ -195,6 +195,7 @@ def _plan(
     data_hash, code = hashes
     records: dict[str, RunRecord] = {}
     specs = []
+    slice_hash = SliceHasher(study)
     for run in runs:
         if only and only not in run.run_id:
             previous = _previous(run, out_dir)
@@ -205,7 +206,7 @@ def _plan(
         defaults = notebook_parameters(nb)
         reads_study = "data_dir" in defaults
         values = {**defaults, **run.parameters}
-        data = slice_hash(study, run.notebook, values, data_hash) if reads_study else ""
+        data = slice_hash(run.notebook, values, data_hash) if reads_study else ""
         key = cache_key(run, nb, data, code, settings["show_code"])
         hit = None if force else _cached(run, out_dir, key)
         if hit:

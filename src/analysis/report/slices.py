@@ -30,12 +30,14 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..study import Study
 
 __all__ = [
     "SLICED_NOTEBOOKS",
+    "SliceHasher",
     "slice_hash",
 ]
 
@@ -47,57 +49,93 @@ SLICED_NOTEBOOKS: frozenset[str] = frozenset({"10_case_study", "20_event_study"}
 _MARGIN_DAYS = 1
 
 
-def _digest(frames: Iterable[tuple[str, pd.DataFrame]]) -> str:
-    digest = hashlib.sha256()
-    for name, frame in frames:
-        digest.update(name.encode())
-        digest.update(",".join(map(str, frame.columns)).encode())
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
+class SliceHasher:
+    """Slice hashes of one study, each table's rows hashed once.
 
+    A batch asks for one slice per run; hashing each table's rows once and digesting
+    the rows a slice selects gives the same hash as hashing the selected rows (a row's
+    hash depends on its own values only) at a fraction of the cost: 33 runs of the
+    bundled study took 0.83 s, most of it rehashing the same rows. The study must not
+    change while a hasher is used.
+    """
 
-def _case_slice(study: Study, case_id: str) -> str:
-    links = study.case_campaigns()
-    series = set(links.loc[links["case_id"] == case_id, "campaign_id"])
-    cases = {case_id} | set(links.loc[links["campaign_id"].isin(series), "case_id"])
-    return _digest(
-        [
-            ("cases", study.cases[study.cases["case_id"].isin(cases)]),
-            ("legal_events", study.legal_events[study.legal_events["case_id"].isin(cases)]),
-            ("campaigns", study.campaigns[study.campaigns["campaign_id"].isin(series)]),
-            ("activity", study.activity[study.activity["campaign_id"].isin(series)]),
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        self.links = study.case_campaigns()
+        self._tables = {
+            "cases": study.cases,
+            "legal_events": study.legal_events,
+            "campaigns": study.campaigns,
+            "activity": study.activity,
+            "links": self.links,
+        }
+        self._rows = {
+            name: pd.util.hash_pandas_object(t, index=False).to_numpy()
+            for name, t in self._tables.items()
+        }
+        self._columns = {n: ",".join(map(str, t.columns)).encode() for n, t in self._tables.items()}
+
+    def __call__(self, notebook: str, parameters: dict[str, Any], whole: str) -> str:
+        """The hash of what a run of ``notebook`` with ``parameters`` reads (see
+        :func:`slice_hash`)."""
+        if notebook == "10_case_study" and parameters.get("case_id"):
+            return "case:" + self._case_slice(str(parameters["case_id"]))
+        if notebook == "20_event_study" and parameters.get("event_type"):
+            return "event_type:" + self._event_type_slice(str(parameters["event_type"]), parameters)
+        return whole
+
+    def _digest(self, parts: Iterable[tuple[str, str, Any]]) -> str:
+        """sha256 over (label, the table's column names, the selected rows' hashes)."""
+        digest = hashlib.sha256()
+        for label, table, rows in parts:
+            digest.update(label.encode())
+            digest.update(self._columns[table])
+            digest.update(self._rows[table][np.asarray(rows, dtype=bool)].tobytes())
+        return digest.hexdigest()
+
+    def _case_slice(self, case_id: str) -> str:
+        st, links = self.study, self.links
+        series = set(links.loc[links["case_id"] == case_id, "campaign_id"])
+        cases = {case_id} | set(links.loc[links["campaign_id"].isin(series), "case_id"])
+        return self._digest(
+            [
+                ("cases", "cases", st.cases["case_id"].isin(cases)),
+                ("legal_events", "legal_events", st.legal_events["case_id"].isin(cases)),
+                ("campaigns", "campaigns", st.campaigns["campaign_id"].isin(series)),
+                ("activity", "activity", st.activity["campaign_id"].isin(series)),
+            ]
+        )
+
+    def _event_type_slice(self, event_type: str, parameters: dict[str, Any]) -> str:
+        st, links = self.study, self.links
+        ev = st.legal_events
+        is_type = ev["event_type"] == event_type
+        of_type = ev[is_type]
+        series = set(links.loc[links["case_id"].isin(of_type["case_id"]), "campaign_id"])
+        cases = set(of_type["case_id"]) | set(
+            links.loc[links["campaign_id"].isin(series), "case_id"]
+        )
+        parts: list[tuple[str, str, Any]] = [
+            ("cases", "cases", st.cases["case_id"].isin(cases)),
+            ("legal_events", "legal_events", ev["case_id"].isin(cases)),
+            ("campaigns", "campaigns", st.campaigns["campaign_id"].isin(series)),
+            ("activity", "activity", st.activity["campaign_id"].isin(series)),
         ]
-    )
-
-
-def _event_type_slice(study: Study, event_type: str, parameters: dict[str, Any]) -> str:
-    ev = study.legal_events
-    links = study.case_campaigns()
-    of_type = ev[ev["event_type"] == event_type]
-    series = set(links.loc[links["case_id"].isin(of_type["case_id"]), "campaign_id"])
-    cases = set(of_type["case_id"]) | set(links.loc[links["campaign_id"].isin(series), "case_id"])
-    frames = [
-        ("cases", study.cases[study.cases["case_id"].isin(cases)]),
-        ("legal_events", ev[ev["case_id"].isin(cases)]),
-        ("campaigns", study.campaigns[study.campaigns["campaign_id"].isin(series)]),
-        ("activity", study.activity[study.activity["campaign_id"].isin(series)]),
-    ]
-    day = of_type[of_type["date_precision"] == "day"]
-    if len(day):
-        window = int(parameters.get("window", 14))
-        baseline = int(parameters.get("baseline_days", 28))
-        lo = day["date"].min() - pd.Timedelta(days=window + baseline + _MARGIN_DAYS)
-        hi = day["date"].max() + pd.Timedelta(days=window + _MARGIN_DAYS)
-        act = study.activity
-        frames += [
-            ("span_activity", act[act["date"].between(lo, hi)]),
-            ("span_events", ev[ev["date"].between(lo, hi)]),
-            ("links", links),
-        ]
-        if "start_date" in study.cases:
-            start = pd.to_datetime(study.cases["start_date"], errors="coerce")
-            frames.append(("span_incidents", study.cases[start.between(lo, hi)]))
-    return _digest(frames)
+        day = of_type[of_type["date_precision"] == "day"]
+        if len(day):
+            window = int(parameters.get("window", 14))
+            baseline = int(parameters.get("baseline_days", 28))
+            lo = day["date"].min() - pd.Timedelta(days=window + baseline + _MARGIN_DAYS)
+            hi = day["date"].max() + pd.Timedelta(days=window + _MARGIN_DAYS)
+            parts += [
+                ("span_activity", "activity", st.activity["date"].between(lo, hi)),
+                ("span_events", "legal_events", ev["date"].between(lo, hi)),
+                ("links", "links", np.ones(len(links), dtype=bool)),
+            ]
+            if "start_date" in st.cases:
+                start = pd.to_datetime(st.cases["start_date"], errors="coerce")
+                parts.append(("span_incidents", "cases", start.between(lo, hi)))
+        return self._digest(parts)
 
 
 def slice_hash(study: Study, notebook: str, parameters: dict[str, Any], whole: str) -> str:
@@ -105,10 +143,7 @@ def slice_hash(study: Study, notebook: str, parameters: dict[str, Any], whole: s
 
     ``parameters`` are the run's values over the notebook's defaults; ``whole`` is the
     hash of the whole study (its files), returned for notebooks that read all of it. The
-    slices are described in this module's docstring.
+    slices are described in this module's docstring. For many runs of one study, build
+    one :class:`SliceHasher` and call it per run.
     """
-    if notebook == "10_case_study" and parameters.get("case_id"):
-        return "case:" + _case_slice(study, str(parameters["case_id"]))
-    if notebook == "20_event_study" and parameters.get("event_type"):
-        return "event_type:" + _event_type_slice(study, str(parameters["event_type"]), parameters)
-    return whole
+    return SliceHasher(study)(notebook, parameters, whole)

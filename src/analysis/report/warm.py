@@ -34,6 +34,7 @@ __all__ = [
 WARM_IMPORTS: tuple[str, ...] = (
     "numpy",
     "pandas",
+    "pandas.io.formats.style",  # every table is shown through a Styler (0.1 s on first use)
     "scipy.stats",
     "matplotlib.pyplot",
     "IPython.display",

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import config
 from .._io import atomic_write
 from .records import RunRecord
 
@@ -58,8 +59,17 @@ def templates() -> Any:
     """The jinja2 environment of the site's templates (autoescaping on)."""
     import jinja2
 
+    # Compiled templates are kept in the project's cache (compiling them was 0.06 s of
+    # a 0.9 s batch with nothing to rerun); jinja2 keys them on the template's source.
+    cache = config.CACHE_DIR / "jinja2"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        bytecode: Any = jinja2.FileSystemBytecodeCache(str(cache))
+    except OSError:  # a read-only checkout: compile each time
+        bytecode = None
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
+        bytecode_cache=bytecode,
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -74,6 +74,27 @@ class SliceHasher:
             for name, t in self._tables.items()
         }
         self._columns = {n: ",".join(map(str, t.columns)).encode() for n, t in self._tables.items()}
+        self._groups: dict[tuple[str, str], dict[Any, np.ndarray]] = {}
+        self._series_of = self.links.groupby("case_id")["campaign_id"].agg(set).to_dict()
+        self._cases_on = self.links.groupby("campaign_id")["case_id"].agg(set).to_dict()
+
+    def _member(self, table: str, column: str, keys: set[str]) -> np.ndarray:
+        """Rows of ``table`` whose ``column`` is one of ``keys`` (a boolean mask), from
+        each key's row positions, found once per table and column."""
+        groups = self._groups.get((table, column))
+        if groups is None:
+            groups = self._tables[table].groupby(column, sort=False).indices
+            self._groups[(table, column)] = groups
+        mask = np.zeros(len(self._tables[table]), dtype=bool)
+        for key in keys:
+            if key in groups:
+                mask[groups[key]] = True
+        return mask
+
+    def _linked(self, cases: set[str]) -> tuple[set[str], set[str]]:
+        """The series of ``cases``, and those cases with every case on those series."""
+        series = set().union(*(self._series_of.get(c, set()) for c in cases))
+        return series, set(cases).union(*(self._cases_on.get(s, set()) for s in series))
 
     def __call__(self, notebook: str, parameters: dict[str, Any], whole: str) -> str:
         """The hash of what a run of ``notebook`` with ``parameters`` reads (see
@@ -94,32 +115,26 @@ class SliceHasher:
         return digest.hexdigest()
 
     def _case_slice(self, case_id: str) -> str:
-        st, links = self.study, self.links
-        series = set(links.loc[links["case_id"] == case_id, "campaign_id"])
-        cases = {case_id} | set(links.loc[links["campaign_id"].isin(series), "case_id"])
+        series, cases = self._linked({case_id})
         return self._digest(
             [
-                ("cases", "cases", st.cases["case_id"].isin(cases)),
-                ("legal_events", "legal_events", st.legal_events["case_id"].isin(cases)),
-                ("campaigns", "campaigns", st.campaigns["campaign_id"].isin(series)),
-                ("activity", "activity", st.activity["campaign_id"].isin(series)),
+                ("cases", "cases", self._member("cases", "case_id", cases)),
+                ("legal_events", "legal_events", self._member("legal_events", "case_id", cases)),
+                ("campaigns", "campaigns", self._member("campaigns", "campaign_id", series)),
+                ("activity", "activity", self._member("activity", "campaign_id", series)),
             ]
         )
 
     def _event_type_slice(self, event_type: str, parameters: dict[str, Any]) -> str:
         st, links = self.study, self.links
         ev = st.legal_events
-        is_type = ev["event_type"] == event_type
-        of_type = ev[is_type]
-        series = set(links.loc[links["case_id"].isin(of_type["case_id"]), "campaign_id"])
-        cases = set(of_type["case_id"]) | set(
-            links.loc[links["campaign_id"].isin(series), "case_id"]
-        )
+        of_type = ev[self._member("legal_events", "event_type", {event_type})]
+        series, cases = self._linked(set(of_type["case_id"]))
         parts: list[tuple[str, str, Any]] = [
-            ("cases", "cases", st.cases["case_id"].isin(cases)),
-            ("legal_events", "legal_events", ev["case_id"].isin(cases)),
-            ("campaigns", "campaigns", st.campaigns["campaign_id"].isin(series)),
-            ("activity", "activity", st.activity["campaign_id"].isin(series)),
+            ("cases", "cases", self._member("cases", "case_id", cases)),
+            ("legal_events", "legal_events", self._member("legal_events", "case_id", cases)),
+            ("campaigns", "campaigns", self._member("campaigns", "campaign_id", series)),
+            ("activity", "activity", self._member("activity", "campaign_id", series)),
         ]
         day = of_type[of_type["date_precision"] == "day"]
         if len(day):

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -638,13 +639,20 @@ def _kept_rows(path: Path, names: set[str]) -> tuple[list[str], list[str]]:
     if not path.is_file():
         return [], []
     table, scaling = [], []
+    stems = {_stem(n) for n in names}
     for line in path.read_text().splitlines():
         is_row = line.startswith("| ") and not line.startswith(("| what", "|---"))
-        if is_row and line.split(" | ")[0][2:] not in names:
+        if is_row and _stem(line.split(" | ")[0][2:]) not in stems:
             table.append(line)
-        elif line.startswith("- **") and line[4:].split("**")[0] not in names:
+        elif line.startswith("- **") and _stem(line[4:].split("**")[0]) not in stems:
             scaling.append(line)
     return table, scaling
+
+
+def _stem(name: str) -> str:
+    """A row's name up to its first digit: the same row at another size (12 runs, 33
+    runs) replaces the earlier one instead of standing beside it."""
+    return re.split(r"\d", name, maxsplit=1)[0]
 
 
 def write_results(rows: list[Row], path: Path, quick: bool, keep_others: bool = False) -> None:

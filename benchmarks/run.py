@@ -664,6 +664,14 @@ def write_results(rows: list[Row], path: Path, quick: bool, keep_others: bool = 
         + (" (quick sizes)" if quick else "")
         + ".",
         "Medians of interleaved runs (A B A B); ratio = baseline / ours. Regenerate with `make bench`.",
+        *(
+            [
+                f"Re-measured at that time (--only): {', '.join(r.name for r in rows)}; the other "
+                "rows are kept from the previous results file (its git history says when)."
+            ]
+            if earlier
+            else []
+        ),
         "",
         "| what | baseline | ours | baseline time | ratio | goal | met | notes |",
         "|---|---|---|---|---|---|---|---|",

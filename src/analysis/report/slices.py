@@ -81,10 +81,10 @@ class SliceHasher:
     def _member(self, table: str, column: str, keys: set[str]) -> np.ndarray:
         """Rows of ``table`` whose ``column`` is one of ``keys`` (a boolean mask), from
         each key's row positions, found once per table and column."""
-        groups = self._groups.get((table, column))
-        if groups is None:
-            groups = self._tables[table].groupby(column, sort=False).indices
-            self._groups[(table, column)] = groups
+        if (table, column) not in self._groups:
+            indices = self._tables[table].groupby(column, sort=False).indices
+            self._groups[(table, column)] = {k: np.asarray(v) for k, v in indices.items()}
+        groups = self._groups[(table, column)]
         mask = np.zeros(len(self._tables[table]), dtype=bool)
         for key in keys:
             if key in groups:

@@ -294,13 +294,7 @@ def _relabel(table: pd.DataFrame, rule: TimingRule) -> np.ndarray:
     p = table[[f"{c}_p" for c in RATIOS]].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         rose = (lr > math.log(rule.threshold)) & (p <= rule.alpha * ALPHA_SHARES)
-    before, after = rose[:, 0] | rose[:, 1], rose[:, 2] | rose[:, 3]
-    incident = (table["event_type"] == INCIDENT).to_numpy()
-    label = np.where(
-        incident,
-        np.where(after, "followed", "neither"),
-        label_rows(before, after, np.ones(len(table), dtype=bool)),
-    )
+    label = _labels_many(rose, (table["event_type"] == INCIDENT).to_numpy())
     sure = (table["label"] != "insufficient data").to_numpy()
     return np.where(sure, label, "insufficient data").astype(object)
 

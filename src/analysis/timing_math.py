@@ -259,12 +259,13 @@ def stationary_indices(n: int, n_boot: int, block: float, rng: np.random.Generat
     return stationary_continue(start, u, 1.0 / block)
 
 
-def _labels_many(rose: np.ndarray, incident: bool) -> np.ndarray:
-    """:func:`_label` of every row of ``rose`` (replicates × 4) at once."""
+def _labels_many(rose: np.ndarray, incident: bool | np.ndarray) -> np.ndarray:
+    """:func:`_label` of every row of ``rose`` (rows × 4) at once; ``incident`` for all
+    rows or one per row (an incident is never 'preceded')."""
     before, after = rose[:, 0] | rose[:, 1], rose[:, 2] | rose[:, 3]
-    if incident:
-        return np.where(after, "followed", "neither").astype(object)
-    return label_rows(before, after, np.ones(len(rose), dtype=bool))
+    as_incident = np.where(after, "followed", "neither")
+    labels = label_rows(before, after, np.ones(len(rose), dtype=bool))
+    return np.where(incident, as_incident, labels).astype(object)
 
 
 def _label(rose: np.ndarray, incident: bool) -> str:

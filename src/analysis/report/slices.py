@@ -62,13 +62,7 @@ class SliceHasher:
     def __init__(self, study: Study) -> None:
         self.study = study
         self.links = study.case_campaigns()
-        self._tables = {
-            "cases": study.cases,
-            "legal_events": study.legal_events,
-            "campaigns": study.campaigns,
-            "activity": study.activity,
-            "links": self.links,
-        }
+        self._tables = {**study.tables(), "links": self.links}
         self._rows = {
             name: pd.util.hash_pandas_object(t, index=False).to_numpy()
             for name, t in self._tables.items()
@@ -115,27 +109,28 @@ class SliceHasher:
         return digest.hexdigest()
 
     def _case_slice(self, case_id: str) -> str:
-        series, cases = self._linked({case_id})
-        return self._digest(
-            [
-                ("cases", "cases", self._member("cases", "case_id", cases)),
-                ("legal_events", "legal_events", self._member("legal_events", "case_id", cases)),
-                ("campaigns", "campaigns", self._member("campaigns", "campaign_id", series)),
-                ("activity", "activity", self._member("activity", "campaign_id", series)),
-            ]
-        )
+        return self._digest(self._linked_rows({case_id}))
+
+    def _linked_rows(self, cases: set[str]) -> list[tuple[str, str, Any]]:
+        """The rows of ``cases``, every case sharing a series with them and those series:
+        (label, table, rows) parts for :meth:`_digest`."""
+        series, cases = self._linked(cases)
+        return [
+            ("cases", "cases", self._member("cases", "case_id", cases)),
+            ("legal_events", "legal_events", self._member("legal_events", "case_id", cases)),
+            ("campaigns", "campaigns", self._member("campaigns", "campaign_id", series)),
+            (
+                "activity",
+                "campaign_activity",
+                self._member("campaign_activity", "campaign_id", series),
+            ),
+        ]
 
     def _event_type_slice(self, event_type: str, parameters: dict[str, Any]) -> str:
         st, links = self.study, self.links
         ev = st.legal_events
         of_type = ev[self._member("legal_events", "event_type", {event_type})]
-        series, cases = self._linked(set(of_type["case_id"]))
-        parts: list[tuple[str, str, Any]] = [
-            ("cases", "cases", self._member("cases", "case_id", cases)),
-            ("legal_events", "legal_events", self._member("legal_events", "case_id", cases)),
-            ("campaigns", "campaigns", self._member("campaigns", "campaign_id", series)),
-            ("activity", "activity", self._member("activity", "campaign_id", series)),
-        ]
+        parts = self._linked_rows(set(of_type["case_id"]))
         day = of_type[of_type["date_precision"] == "day"]
         if len(day):
             window = int(parameters.get("window", 14))
@@ -143,7 +138,7 @@ class SliceHasher:
             lo = day["date"].min() - pd.Timedelta(days=window + baseline + _MARGIN_DAYS)
             hi = day["date"].max() + pd.Timedelta(days=window + _MARGIN_DAYS)
             parts += [
-                ("span_activity", "activity", st.activity["date"].between(lo, hi)),
+                ("span_activity", "campaign_activity", st.activity["date"].between(lo, hi)),
                 ("span_events", "legal_events", ev["date"].between(lo, hi)),
                 ("links", "links", np.ones(len(links), dtype=bool)),
             ]

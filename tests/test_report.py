@@ -52,13 +52,9 @@ def batch(tmp_path):
     _notebook(
         nbs / "kill.ipynb",
         'results_path = "results.json"',
-        # the worker: the kernel's parent, or its grandparent when the kernel was forked
-        # from the worker's kernel template (analysis.report.zygote)
-        "import os, signal\n"
-        "pid = os.getppid()\n"
-        "if b'analysis.report.zygote' in open(f'/proc/{pid}/cmdline', 'rb').read():\n"
-        "    pid = int(open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[1])\n"
-        "os.kill(pid, signal.SIGKILL)",
+        # the worker: the process that started the kernel, as jupyter_client tells it
+        # (the kernel's parent, or the kernel template's client when it was forked)
+        "import os, signal\nos.kill(int(os.environ['JPY_PARENT_PID']), signal.SIGKILL)",
     )
     runs = {
         "runs": [

@@ -32,6 +32,7 @@ from . import __version__, config
 from .study import Study
 
 __all__ = [
+    "is_trusted",
     "load_trusted",
     "trust_key",
 ]
@@ -118,6 +119,13 @@ def _keep(study: Study, key: str) -> None:
     )
     for old in entries[_KEEP:]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def is_trusted(data_dir: Path) -> bool:
+    """Whether :func:`load_trusted` would take the study in ``data_dir`` from the cache
+    (it was validated, and neither its files nor the checking code changed since)."""
+    key = trust_key(Path(data_dir))
+    return key is not None and (config.CACHE_DIR / "validated" / key / "meta.json").is_file()
 
 
 def load_trusted(data_dir: Path) -> Study:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -158,10 +159,8 @@ def run_batch(
             tqdm.write(f"failed: {record.run_id}: {record.error}")
 
     n_workers = workers or os.cpu_count() or 1
-    if not scheduler:  # local workers keep their next kernel warm, but for the last runs
-        specs = [
-            replace(s, warm=True, warm_next=i < len(specs) - n_workers) for i, s in enumerate(specs)
-        ]
+    if not scheduler:  # local workers keep their next kernel warm
+        specs = [replace(s, warm=True) for s in specs]
     with _sigterm_interrupts():  # kept until the index is written
         try:
             if scheduler:
@@ -191,14 +190,19 @@ def _plan(
     A run outside ``only`` keeps its last record; a run whose cache key (notebook,
     parameters, the hash of the slice of the study it reads (:mod:`.slices`), code and
     inputs) matches a finished report is reused unless ``force``.
+
+    The runs to make come longest first, by the duration their last record gives (runs
+    never timed first of all, in the runs file's order): the workers take them in that
+    order, so no long run starts last while the other workers have nothing left to do.
     """
     data_hash, code = hashes
     records: dict[str, RunRecord] = {}
     specs = []
+    last_duration: dict[str, float] = {}
     slice_hash = SliceHasher(study)
     for run in runs:
+        previous = _previous(run, out_dir)
         if only and only not in run.run_id:
-            previous = _previous(run, out_dir)
             if previous:
                 records[run.run_id] = previous
             continue
@@ -208,10 +212,12 @@ def _plan(
         values = {**defaults, **run.parameters}
         data = slice_hash(run.notebook, values, data_hash) if reads_study else ""
         key = cache_key(run, nb, data, code, settings["show_code"])
-        hit = None if force else _cached(run, out_dir, key)
+        hit = None if force else _cached(run, out_dir, key, previous)
         if hit:
             records[run.run_id] = hit
             continue
+        if previous and previous.duration_s > 0:
+            last_duration[run.run_id] = previous.duration_s
         specs.append(
             RunSpec(
                 run=run,
@@ -221,6 +227,7 @@ def _plan(
                 **settings,
             )
         )
+    specs.sort(key=lambda s: -last_duration.get(s.run.run_id, math.inf))  # stable
     return records, specs
 
 

@@ -79,9 +79,9 @@ def cache_key(run: Run, notebook: Path, data_hash: str, code: str, show_code: bo
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _cached(run: Run, out_dir: Path, key: str) -> RunRecord | None:
-    """The run's last record when it succeeded with this cache key and its report exists."""
-    record = _previous(run, out_dir)
+def _cached(run: Run, out_dir: Path, key: str, record: RunRecord | None) -> RunRecord | None:
+    """The run's last record (``record``, from :func:`_previous`) when it succeeded with
+    this cache key and its report exists."""
     if record is None or not record.ok or record.key != key:
         return None
     if (run.folder(out_dir) / CONTENT_FILE).is_file():

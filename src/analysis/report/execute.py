@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import signal
 import sys
@@ -12,18 +13,30 @@ import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from . import warm
-from .pages import CONTENT_FILE, LEGACY_CONTENT_FILE, render_fragment, write_fragment
+from .pages import (
+    CONTENT_FILE,
+    LEGACY_CONTENT_FILE,
+    _exporter,
+    render_fragment,
+    write_fragment,
+)
 from .records import RunRecord, RunSpec
+from .zygote import batch_template
 
 __all__ = [
     "INLINE_BACKEND",
+    "THREAD_VARIABLES",
     "BatchTerminated",
     "execute_run",
+    "kernel_environment",
+    "kernel_template",
+    "kernel_threads",
+    "skip_slow_optional_imports",
 ]
 
 
@@ -76,6 +89,7 @@ def execute_run(spec: RunSpec) -> RunRecord:
     start = time.perf_counter()
     status, error = "ok", ""
     taken = warm.take(spec.kernel, folder) if spec.warm else None
+    _took_one()
     try:
         with _stderr_to(folder / "kernel.log" if spec.capture_stderr else None):
             pm.execute_notebook(
@@ -97,7 +111,7 @@ def execute_run(spec: RunSpec) -> RunRecord:
         if taken:  # a kernel papermill did not start is not shut down by it
             _end_warm(taken, folder / "kernel.log" if spec.capture_stderr else None)
     duration = time.perf_counter() - start
-    if spec.warm_next:  # the next run's kernel imports while this one's page renders
+    if spec.warm and _runs_left():  # the next run's kernel starts while this page renders
         warm.start_next(spec.kernel)
     headlines: dict[str, Any] = {}
     if tmp_nb.exists():
@@ -132,6 +146,24 @@ def execute_run(spec: RunSpec) -> RunRecord:
     )
     record.write(Path(spec.out_dir))
     return record
+
+
+#: In a pool's worker: how many of the pool's runs no worker has taken yet (a
+#: ``multiprocessing.Value`` shared by the workers; ``None`` elsewhere).
+_left: Any = None
+
+
+def _took_one() -> None:
+    if _left is not None:
+        with _left.get_lock():
+            _left.value -= 1
+
+
+def _runs_left() -> bool:
+    """Whether some run of this worker's pool has not been taken: only then is a next
+    warm kernel started (a worker whose pool is done would start one for nothing, and a
+    worker that started none would take the last run with a cold kernel)."""
+    return _left is not None and _left.value > 0
 
 
 def _end_warm(taken: tuple[Any, Any], log: Path | None) -> None:
@@ -176,17 +208,61 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 _PR_SET_PDEATHSIG = 1
 
+#: The variables that size the thread pools of OpenBLAS, MKL, Apple's Accelerate, OpenMP
+#: and numexpr, read once when a kernel imports numpy or scipy.
+THREAD_VARIABLES: tuple[str, ...] = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 
-def _die_with(parent: int, warm_kernel: str = "") -> None:
-    """Worker start-up: be killed when the batch process dies, however it dies; then
-    start the worker's first warm kernel (``warm_kernel``: its name, empty for none).
+
+def kernel_threads(workers: int, cores: int | None = None) -> int:
+    """Threads each worker's kernels may use for linear algebra: the cores shared out
+    among the workers, at least one.
+
+    Every BLAS library otherwise starts one thread per core in every kernel; with one
+    kernel per core already busy, those threads fight over the same cores (OpenBLAS's
+    threads spin while they wait) and a run computes about half as fast.
+    """
+    return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
+
+
+def kernel_environment(workers: int) -> dict[str, str]:
+    """What the kernels of a batch with ``workers`` local workers get in their
+    environment, and so the template they are forked from: the inline figure backend,
+    and :func:`kernel_threads` threads for linear algebra (a variable the user set in
+    this process's environment is kept)."""
+    threads = str(kernel_threads(workers))
+    env = {"MPLBACKEND": INLINE_BACKEND}
+    env.update({name: threads for name in THREAD_VARIABLES if name not in os.environ})
+    return env
+
+
+def _die_with(
+    parent: int,
+    warm_kernel: str = "",
+    env: dict[str, str] | None = None,
+    show_code: bool = False,
+    left: Any = None,
+) -> None:
+    """Worker start-up: be killed when the batch process dies, however it dies; set
+    ``env`` (:func:`kernel_environment`) for the kernels it starts; load papermill and
+    the page exporter (for pages with or without code: ``show_code``) while the kernel
+    template imports; then start the worker's first warm kernel (``warm_kernel``: its
+    name, empty for none). ``left`` counts the pool's runs that no worker has taken yet.
 
     Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG)``) reaches a worker even when
-    the batch is killed with SIGKILL and can run no clean-up; the notebook kernel of a
-    worker notices its parent is gone and exits by itself (ipykernel's parent poller).
+    the batch is killed with SIGKILL and can run no clean-up; a kernel forked from the
+    kernel template is killed by it when its worker's connection closes, and any other
+    kernel notices its parent is gone and exits by itself (ipykernel's parent poller).
     A worker that ends normally shuts its warm kernel down (a multiprocessing finaliser:
     pool workers leave through ``os._exit``, which skips ``atexit``).
     """
+    global _left
+    _left = left
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         import ctypes
@@ -196,22 +272,58 @@ def _die_with(parent: int, warm_kernel: str = "") -> None:
         pass
     if os.getppid() != parent:  # the batch died before the signal was armed
         os._exit(1)
+    os.environ.update(env or {})  # before a kernel template of its own imports numpy
+    skip_slow_optional_imports()
     if warm_kernel:
         from multiprocessing.util import Finalize
 
-        os.environ["MPLBACKEND"] = INLINE_BACKEND  # as execute_run sets it for its kernels
+        from .zygote import start_shared
+
         Finalize(None, warm.discard, exitpriority=100)
+        start_shared()  # the kernel template imports while this worker does
+    _preload(show_code)
+    if warm_kernel:
         warm.start_next(warm_kernel)
 
 
+def skip_slow_optional_imports() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax`` in this process.
+
+    When that optional package is installed (jupyterlab's dependencies bring it, through
+    ``jsonschema[format-nongpl]``), jsonschema imports it for its "iri" format checks,
+    and it builds a parser at import: 1.7 s of every worker's start on this machine
+    (python-jsonschema/jsonschema#1392 and #1521). A worker only validates notebooks,
+    with nbformat's draft-4 schema and no format checker, so that check is never used.
+    Nothing changes once jsonschema is imported, or when the module is already loaded.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def _preload(show_code: bool) -> None:
+    """Load what every run needs before the first: papermill, and the page exporter with
+    its templates compiled (by rendering an empty notebook)."""
+    with contextlib.suppress(Exception):  # a run that needs them reports any failure itself
+        import nbformat
+        import papermill  # noqa: F401
+
+        _exporter(show_code).from_notebook_node(nbformat.v4.new_notebook())
+
+
 def _run_pool(
-    specs: list[RunSpec], workers: int, on_done: Callable[[RunRecord], None]
+    specs: list[RunSpec], workers: int, on_done: Callable[[RunRecord], None], env: dict[str, str]
 ) -> list[RunSpec]:
     """Run ``specs`` in one pool; return those lost because a worker of the pool died."""
     pool = ProcessPoolExecutor(
         max_workers=max(1, min(workers, len(specs))),
         initializer=_die_with,
-        initargs=(os.getpid(), specs[0].kernel if specs[0].warm else ""),
+        initargs=(
+            os.getpid(),
+            specs[0].kernel if specs[0].warm else "",
+            env,
+            specs[0].show_code,
+            multiprocessing.Value("i", len(specs)),
+        ),
     )
     lost = []
     try:
@@ -234,11 +346,21 @@ def _run_local(specs: list[RunSpec], workers: int, on_done: Callable[[RunRecord]
 
     A worker that dies (killed, out of memory) breaks its whole pool, so the runs it
     took down with it are retried, each alone in a fresh one-worker pool: a run that
-    kills its worker again fails by itself and cannot take another run with it.
+    kills its worker again fails by itself and cannot take another run with it. All
+    workers fork their kernels from one template (:func:`kernel_template`).
     """
-    for spec in _run_pool(specs, workers, on_done):
-        if _run_pool([spec], 1, on_done):
-            on_done(_died(spec))
+    env = kernel_environment(workers)
+    with kernel_template(workers):  # unless the caller started it already
+        for spec in _run_pool(specs, workers, on_done, env):
+            if _run_pool([spec], 1, on_done, env):
+                on_done(_died(spec))
+
+
+def kernel_template(workers: int) -> AbstractContextManager[None]:
+    """The template that the kernels of a local batch with ``workers`` workers are
+    forked from (:func:`.zygote.batch_template`), in their environment
+    (:func:`kernel_environment`): started on entering, ended on leaving."""
+    return batch_template({**os.environ, **kernel_environment(workers)})
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

@@ -48,9 +48,6 @@ class RunSpec:
         Send the kernel's stderr to the run's ``kernel.log`` (local workers only).
     warm : bool
         Take the worker's warm kernel (:mod:`analysis.report.warm`) when it has one.
-    warm_next : bool
-        After this run, start the worker's next warm kernel (false for the last runs
-        of a batch, whose worker takes no further run).
     """
 
     run: Run
@@ -64,7 +61,6 @@ class RunSpec:
     pass_data_dir: bool = True
     capture_stderr: bool = True
     warm: bool = False
-    warm_next: bool = False
 
     @property
     def folder(self) -> Path:

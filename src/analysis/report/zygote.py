@@ -2,12 +2,18 @@
 
 A warm kernel (:mod:`analysis.report.warm`) hides the wait for a kernel's imports, but
 the imports still cost every run about two seconds of CPU, and a batch on two cores is
-CPU-bound. So each worker starts one *template* process (``python -m
+CPU-bound. So a batch starts one *template* process (``python -m
 analysis.report.zygote``) that imports what the notebooks import — numpy, pandas, scipy,
 statsmodels, matplotlib, IPython and ipykernel, the package — and then forks a new kernel
 for every run: the child shares the imported modules copy-on-write and only has to read
 its connection file and open its sockets. Each run still gets a process of its own,
 never used before.
+
+The batch starts the template as soon as it knows it will run something
+(:func:`batch_template`), so its imports overlap the batch's own work (checking the
+study, planning, starting the workers); every worker connects to it. A worker that finds
+no template of its batch (another start method, or the template is gone) starts one of
+its own.
 
 How it is kept safe:
 
@@ -17,8 +23,14 @@ How it is kept safe:
 - The template imports modules but creates no ZeroMQ context, thread pool of its own or
   event loop, and the child resets every signal handler it changed before the kernel
   starts. The child's environment is the one jupyter_client prepared for the kernel.
+- Workers reach the template through sockets that exist only in the batch's processes
+  (a socket pair the batch made, inherited by its workers; each worker passes the
+  template one end of a pair of its own), never through a name on disk or in the
+  abstract namespace that another user's process could open.
 - Lifetimes are chained with Linux's parent-death signal: a kernel dies with its
-  template, the template with its worker, the worker with the batch.
+  template and the template with the process that started it (the batch, or a worker);
+  a kernel whose worker ends is killed by the template when that worker's connection
+  closes (the template holds a pidfd of each kernel, so no other process can be hit).
 - Children are reaped by the kernel (``SIGCHLD`` ignored in the template), so none is
   left as a zombie; the worker sees a child end when its pid is gone.
 - A kernel's output goes to a file the worker opened and passed over a Unix socket
@@ -30,17 +42,22 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import selectors
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any, cast
 
 __all__ = [
     "ForkedKernelManager",
+    "Template",
     "Zygote",
+    "batch_template",
     "forkable",
+    "start_shared",
 ]
 
 _PR_SET_PDEATHSIG = 1
@@ -106,62 +123,129 @@ class _Child:
 
 
 class Zygote:
-    """The worker's side: the template process and the socket it is asked through."""
+    """A connection to a template: asks it for kernels."""
 
-    def __init__(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock = ours
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "analysis.report.zygote", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        theirs.close()
-        self._file = ours.makefile("r", encoding="utf-8")
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._file = sock.makefile("r", encoding="utf-8")
+        self.broken = False
 
     def spawn(self, connection_file: str, cwd: str, env: dict[str, str], log_fd: int) -> int:
         """Fork a kernel for ``connection_file`` in ``cwd`` with ``env``; its output goes
         to ``log_fd``. Returns its pid; raises ``OSError`` when the template is gone."""
+        # as jupyter_client's launcher says who started the kernel
+        env = {**env, "JPY_PARENT_PID": str(os.getpid())}
         request = json.dumps({"connection_file": connection_file, "cwd": cwd, "env": env})
-        socket.send_fds(self._sock, [request.encode() + b"\n"], [log_fd])
-        line = self._file.readline()
+        try:
+            socket.send_fds(self._sock, [request.encode() + b"\n"], [log_fd])
+            line = self._file.readline()
+        except OSError:
+            self.broken = True
+            raise
         if not line:
+            self.broken = True
             raise OSError("the kernel template process ended")
         answer = json.loads(line)
         if "pid" not in answer:
             raise OSError(f"the kernel template could not fork: {answer.get('error')}")
         return int(answer["pid"])
 
-    @property
-    def alive(self) -> bool:
-        return self._proc.poll() is None
+    def close(self) -> None:
+        """Close the connection (the template then ends the kernels it forked for it)."""
+        with contextlib.suppress(OSError):
+            self._file.close()
+            self._sock.close()
+
+
+class Template:
+    """A template process, seen from the process that started it (its *owner*).
+
+    Other processes reach it through :meth:`connect`: the owner's workers inherit the
+    control socket when they are forked.
+    """
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._control = ours
+        self._owner = os.getpid()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "analysis.report.zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            env=env,  # what its kernels import is set up by it: the figure backend, threads
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        theirs.close()
+
+    def connect(self) -> Zygote:
+        """A connection of this process to the template; ``OSError`` when it is gone."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            socket.send_fds(self._control, [b"connect"], [theirs.fileno()])
+        except OSError:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        return Zygote(ours)
 
     def close(self) -> None:
+        """End the template, and with it every kernel it forked (in the owner; in any
+        other process this only lets go of the inherited socket)."""
         with contextlib.suppress(OSError):
-            self._sock.close()
+            self._control.close()
+        if os.getpid() == self._owner:
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                self._proc.kill()
+                self._proc.wait(timeout=5)
+
+
+_batch: Template | None = None  # the batch's template (inherited by forked workers)
+_own: Template | None = None  # a worker's own template, when it can reach no batch's
+_client: Zygote | None = None  # this process's connection
+
+
+@contextlib.contextmanager
+def batch_template(env: dict[str, str] | None = None) -> Iterator[None]:
+    """Start a template (with the environment ``env``) for the workers this process will
+    fork, and end it on leaving; inside another ``batch_template``, use that one."""
+    global _batch
+    if _batch is not None:
+        yield
+        return
+    _batch = Template(env)
+    try:
+        yield
+    finally:
+        template, _batch = _batch, None
+        template.close()
+
+
+def _connection() -> Zygote:
+    """This process's connection to a template: the batch's when it answers, else one of
+    its own (started on first use)."""
+    global _client, _own
+    if _client is not None and not _client.broken:
+        return _client
+    if _client is not None:
+        _client.close()
+    _client = None
+    if _batch is not None and _own is None:
         with contextlib.suppress(OSError):
-            self._proc.kill()
-            self._proc.wait(timeout=5)
+            _client = _batch.connect()
+    if _client is None:
+        if _own is None:
+            _own = Template()
+        _client = _own.connect()
+    return _client
 
 
-_zygote: Zygote | None = None
-
-
-def _shared() -> Zygote:
-    global _zygote
-    if _zygote is None or not _zygote.alive:
-        _zygote = Zygote()
-    return _zygote
-
-
-def close_shared() -> None:
-    """End this process's template (at worker exit)."""
-    global _zygote
-    if _zygote is not None:
-        _zygote.close()
-        _zygote = None
+def start_shared() -> None:
+    """Connect to a template now (starting this process's own when there is no batch
+    template), so that it imports while the caller goes on."""
+    with contextlib.suppress(OSError):
+        _connection()
 
 
 def _manager_class() -> type:
@@ -180,7 +264,7 @@ def _manager_class() -> type:
             out = kw.get("stderr") or kw.get("stdout")
             log_fd = out.fileno() if out is not None else os.open(os.devnull, os.O_WRONLY)
             try:
-                pid = _shared().spawn(
+                pid = _connection().spawn(
                     connection_file,
                     str(kw.get("cwd") or os.getcwd()),
                     dict(kw.get("env") or os.environ),
@@ -211,7 +295,8 @@ def ForkedKernelManager(**kwargs: Any) -> Any:
 
 
 def _serve(fd: int) -> None:
-    """The template: import, then fork one kernel per request until the socket closes."""
+    """The template: import, then fork kernels for every connected process until the
+    control socket and every connection are closed."""
     _die_with_parent()
     import importlib
 
@@ -220,33 +305,110 @@ def _serve(fd: int) -> None:
     for name in (*WARM_IMPORTS, "ipykernel.kernelapp"):
         with contextlib.suppress(Exception):
             importlib.import_module(name)
-    sock = socket.socket(fileno=fd)
+    control = socket.socket(fileno=fd)
     previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reap themselves
-    buffer = b""
+    selector = selectors.DefaultSelector()
+    selector.register(control, selectors.EVENT_READ, None)
+    clients: dict[socket.socket, _Client] = {}
     while True:
+        for key, _events in selector.select():
+            if key.data is None:  # the control socket: a new connection, or closed
+                if not _accept(control, selector, clients):
+                    selector.unregister(control)
+                    control.close()
+            elif isinstance(key.data, _Client):
+                _answer(key.data, selector, clients, previous)
+            else:  # a kernel's pidfd: the kernel ended
+                client, pidfd = key.data
+                selector.unregister(pidfd)
+                os.close(pidfd)
+                client.kernels.discard(pidfd)
+        if not selector.get_map():
+            return
+
+
+class _Client:
+    """One connected process, as the template sees it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+        self.fds: list[int] = []
+        self.kernels: set[int] = set()  # pidfds of the kernels forked for it
+
+
+def _accept(
+    control: socket.socket, selector: selectors.BaseSelector, clients: dict[socket.socket, _Client]
+) -> bool:
+    """Take the connections sent over the control socket; ``False`` when it closed."""
+    try:
+        data, fds, _flags, _addr = socket.recv_fds(control, 64, 8)
+    except OSError:
+        return False
+    for fd in fds:
+        sock = socket.socket(fileno=fd)
+        clients[sock] = _Client(sock)
+        selector.register(sock, selectors.EVENT_READ, clients[sock])
+    return bool(data)
+
+
+def _answer(
+    client: _Client,
+    selector: selectors.BaseSelector,
+    clients: dict[socket.socket, _Client],
+    previous: Any,
+) -> None:
+    """Serve what ``client`` sent; when it has gone, kill the kernels forked for it."""
+    try:
+        data, fds, _flags, _addr = socket.recv_fds(client.sock, 1 << 16, 4)
+    except OSError:
+        data, fds = b"", []
+    client.fds += fds
+    if not data:
+        selector.unregister(client.sock)
+        del clients[client.sock]
+        for pidfd in client.kernels:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            selector.unregister(pidfd)
+            os.close(pidfd)
+        for fd in client.fds:
+            os.close(fd)
+        client.sock.close()
+        return
+    client.buffer += data
+    while b"\n" in client.buffer:
+        line, client.buffer = client.buffer.split(b"\n", 1)
+        log_fd = client.fds.pop(0) if client.fds else os.open(os.devnull, os.O_WRONLY)
         try:
-            data, fds, _flags, _addr = socket.recv_fds(sock, 1 << 16, 4)
-        except OSError:
-            return
-        if not data:
-            return
-        buffer += data
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            log_fd = fds.pop(0) if fds else os.open(os.devnull, os.O_WRONLY)
-            try:
-                request = json.loads(line)
-                pid = os.fork()
-            except Exception as exc:  # an unreadable request or no fork: say so, go on
-                os.close(log_fd)
-                sock.sendall(json.dumps({"error": str(exc)}).encode() + b"\n")
-                continue
-            if pid == 0:
-                sock.close()
-                signal.signal(signal.SIGCHLD, previous)
-                _kernel(request, log_fd)  # never returns
+            request = json.loads(line)
+            pid = os.fork()
+        except Exception as exc:  # an unreadable request or no fork: say so, go on
             os.close(log_fd)
-            sock.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+            _reply(client, {"error": str(exc)})
+            continue
+        if pid == 0:  # the kernel keeps none of the template's sockets and pidfds
+            for key in list(selector.get_map().values()):
+                with contextlib.suppress(OSError):
+                    if isinstance(key.fileobj, socket.socket):
+                        key.fileobj.close()
+                    else:
+                        os.close(key.fd)
+            selector.close()
+            signal.signal(signal.SIGCHLD, previous)
+            _kernel(request, log_fd)  # never returns
+        os.close(log_fd)
+        with contextlib.suppress(OSError, AttributeError):  # no pidfds: it dies with us
+            pidfd = os.pidfd_open(pid)
+            client.kernels.add(pidfd)
+            selector.register(pidfd, selectors.EVENT_READ, (client, pidfd))
+        _reply(client, {"pid": pid})
+
+
+def _reply(client: _Client, answer: dict[str, Any]) -> None:
+    """Answer a request; a client gone meanwhile is dealt with when its end is read."""
+    with contextlib.suppress(OSError):
+        client.sock.sendall(json.dumps(answer).encode() + b"\n")
 
 
 def _kernel(request: dict[str, Any], log_fd: int) -> None:

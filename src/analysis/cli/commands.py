@@ -236,11 +236,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         for line in str(err).splitlines():
             print(line, file=sys.stderr)
         return EXIT_DATA_ERROR
-    if args.scheduler or not (args.force or not is_trusted(Path(args.data))):
-        return _report(args)  # (a batch that runs something starts its template itself)
-    # Runs will be made: all of them, or those of a study that changed and must be
-    # checked again. Their kernels are forked from a template that imports the
-    # notebooks' modules (3-4 s): started now, it imports while the study is checked.
+    # Runs will surely be made when forced, or when the study changed (it must be checked
+    # again). Their kernels are forked from a template that imports the notebooks'
+    # modules (3-4 s): started now, it imports while the study is checked. Otherwise a
+    # batch that finds something to run starts the template itself.
+    runs_ahead = args.force or not is_trusted(Path(args.data))
+    if args.scheduler or not runs_ahead:
+        return _report(args)
     with kernel_template(args.workers or os.cpu_count() or 1):
         return _report(args)
 

@@ -40,6 +40,25 @@ def _notebook(path: Path, params: str, body: str) -> None:
     nbformat.write(book, path)
 
 
+def _probe_batch(tmp_path: Path, body: str, n_runs: int, workers: int):
+    """A batch of ``n_runs`` runs (parameter ``k`` = 0, 1, …) of a notebook ``body`` on
+    ``workers`` workers, over the minimal study; its result."""
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "probe.ipynb", 'k = 0\nresults_path = "results.json"', body)
+    runs = {"runs": [{"notebook": "probe", "parameters": {"k": i}} for i in range(n_runs)]}
+    (nbs / "reports.yaml").write_text(yaml.safe_dump(runs))
+    shutil.copytree(MINIMAL, tmp_path / "study")
+    return run_batch(
+        load_runs(nbs / "reports.yaml", nbs),
+        data_dir=tmp_path / "study",
+        out_dir=tmp_path / "reports",
+        notebooks_dir=nbs,
+        workers=workers,
+        progress=False,
+    )
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -72,6 +91,35 @@ def test_kernel_threads_share_the_cores_and_keep_what_the_user_set(monkeypatch):
 
 
 @pytest.mark.slow
+def test_each_run_takes_a_warm_kernel_of_its_own(tmp_path):
+    """One worker, three runs: every run finds the heavy modules already imported (its
+    kernel was started and warmed while the previous run rendered), yet each run has a
+    fresh kernel of its own, starting at execution count 1, and no kernel is left over."""
+    result = _probe_batch(
+        tmp_path,
+        "import os, sys\n"
+        "from analysis import narrative\n"
+        "narrative.save_headlines(results_path, pid=os.getpid(), k=k, "
+        "warm='statsmodels.tsa.statespace.structural' in sys.modules and "
+        "'_pp_module' not in globals(), cwd=os.getcwd())",
+        n_runs=3,
+        workers=1,
+    )
+    heads = [r.headlines for r in result.records]
+    assert all(r.ok for r in result.records)
+    assert [h["warm"] for h in heads] == [True, True, True]
+    assert len({h["pid"] for h in heads}) == 3  # a kernel per run
+    assert [Path(h["cwd"]).name for h in heads] == [r.run_id for r in result.records]
+    for r in result.records:
+        book = nbformat.read(r.run.folder(tmp_path / "reports") / "notebook.ipynb", 4)
+        counts = [c.execution_count for c in book.cells if c.cell_type == "code"]
+        # papermill's injected parameters cell included; the warm-up cell counts for nothing
+        assert counts == list(range(1, len(counts) + 1))
+    alive = subprocess.run(["ps", "-eo", "pid"], capture_output=True, text=True).stdout.split()
+    assert not {str(h["pid"]) for h in heads} & set(alive)
+
+
+@pytest.mark.slow
 def test_every_worker_forks_warm_kernels_from_the_batch_template(tmp_path, monkeypatch):
     """Two workers, five runs: every kernel is a child of one template that the batch
     (this process) started, every run — the last ones too — finds the modules imported,
@@ -79,11 +127,8 @@ def test_every_worker_forks_warm_kernels_from_the_batch_template(tmp_path, monke
     and nothing is left running afterwards."""
     for name in THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    nbs = tmp_path / "notebooks"
-    nbs.mkdir()
-    _notebook(
-        nbs / "probe.ipynb",
-        'k = 0\nresults_path = "results.json"',
+    result = _probe_batch(
+        tmp_path,
         "import os, sys\n"
         "from analysis import narrative\n"
         "parent = os.getppid()\n"
@@ -94,17 +139,8 @@ def test_every_worker_forks_warm_kernels_from_the_batch_template(tmp_path, monke
         "    warm='statsmodels.tsa.statespace.structural' in sys.modules and "
         "'_pp_module' not in globals(),\n"
         "    threads=os.environ.get('OPENBLAS_NUM_THREADS'))",
-    )
-    runs = {"runs": [{"notebook": "probe", "parameters": {"k": i}} for i in range(5)]}
-    (nbs / "reports.yaml").write_text(yaml.safe_dump(runs))
-    shutil.copytree(MINIMAL, tmp_path / "study")
-    result = run_batch(
-        load_runs(nbs / "reports.yaml", nbs),
-        data_dir=tmp_path / "study",
-        out_dir=tmp_path / "reports",
-        notebooks_dir=nbs,
+        n_runs=5,
         workers=2,
-        progress=False,
     )
     assert all(r.ok for r in result.records), [r.error for r in result.records]
     heads = [r.headlines for r in result.records]

@@ -490,3 +490,74 @@ def test_the_front_page_counts_legal_events_apart_from_incidents_and_measures_th
     scope = " ".join(findings([overview, *records])["sentences"])
     assert "nothing can be said of them here (T4; T5; T6; T7)." in scope  # c1-c3 are covered
     assert [r["name"] for r in by_type["category"]] == ["police violence", "law reform"]
+
+
+def _ok_runs_only(batch) -> None:
+    """The fixture's runs without the failing one; the first declares a project input."""
+    runs = yaml.safe_load(batch["yaml"].read_text())
+    runs["runs"] = [r for r in runs["runs"] if r["notebook"] == "ok"]
+    runs["runs"][0]["inputs"] = ["README.md"]
+    batch["yaml"].write_text(yaml.safe_dump(runs))
+
+
+def _state(folder: Path) -> dict[str, tuple[bytes, int, int]]:
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_an_unchanged_rerun_is_answered_at_once_and_writes_nothing(batch, capsys):
+    import subprocess
+    import sys
+
+    from analysis import config
+    from analysis.report.fingerprint import FINGERPRINT_KEY
+
+    _ok_runs_only(batch)
+    assert _cli_report(batch) == 0
+    fp = _io.read_marker(batch["out"])[FINGERPRINT_KEY]
+    assert fp["runs"] == 2
+    assert str(config.PROJ_ROOT / "README.md") in fp["files"]  # the run's declared input
+    assert str((batch["nbs"] / "ok.ipynb").resolve()) in fp["files"]
+    before = _state(batch["out"])
+    args = ["report", "--runs", str(batch["yaml"]), "--data", str(batch["data"])]
+    args += ["--out", str(batch["out"]), "--quiet"]
+    code = (
+        "import sys; from analysis.cli import main; rc = main(sys.argv[1:]); "
+        "print(rc, 'pandas' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == "0 False"  # answered before pandas was imported
+    assert lines[0].startswith("2 runs: 0 ran, 2 unchanged (cached), 0 failed in ")
+    assert "no file rewritten" in lines[0]
+    assert _state(batch["out"]) == before  # not a byte, not a time stamp changed
+    # what the fingerprint promised: the ordinary path finds every run cached
+    assert _run(batch).counts == {"ok": 0, "failed": 0, "cached": 2}
+
+
+def test_a_touched_report_or_a_failed_or_partial_batch_means_the_ordinary_path(batch, capsys):
+    from analysis.report.fingerprint import FINGERPRINT_KEY
+
+    def fingerprinted() -> bool:
+        return FINGERPRINT_KEY in _io.read_marker(batch["out"])
+
+    assert _cli_report(batch) == 1  # a run failed: the next batch must retry it
+    assert not fingerprinted()
+    _ok_runs_only(batch)
+    assert _cli_report(batch) == 0 and fingerprinted()
+    capsys.readouterr()
+    page = batch["out"] / "runs" / "ok-five" / "report.html"
+    page.write_text("tampered")
+    assert _cli_report(batch) == 0
+    out = capsys.readouterr().out
+    assert "2 unchanged (cached)" in out and "no file rewritten" not in out
+    assert "tampered" not in page.read_text()  # the ordinary path wrote the page again
+    assert fingerprinted()
+    assert _cli_report(batch, "--only", "five") == 0  # a partial batch: the others may be stale
+    assert not fingerprinted()
+    assert _cli_report(batch, "--force") == 0 and fingerprinted()

@@ -253,7 +253,8 @@ def _add_report(sub: Any) -> None:
             "Check every run's parameters against its notebook, execute the notebooks with "
             "papermill in worker processes (or on a Dask cluster), render self-contained HTML "
             "into reports/runs/<run>/ and write reports/index.html. Runs whose notebook, "
-            "parameters, data and package code are unchanged are skipped. Exits 1 if a run "
+            "parameters, data and package code are unchanged are skipped; when nothing "
+            "changed since the last complete batch, nothing is written. Exits 1 if a run "
             "failed (the others still finish), 2 if reports.yaml is invalid."
         ),
     )

@@ -17,6 +17,7 @@ from ..errors import OutputError
 from ..study import Study
 from .cache import _cached, _previous, cache_key, code_hash, git_commit, hash_files
 from .execute import _run_dask, _run_local, _sigterm_interrupts
+from .fingerprint import batch_fingerprint, forget, remember
 from .folders import claim_reports, remove_leftovers, remove_stale_runs
 from .pages import write_pages
 from .records import RunRecord, RunSpec
@@ -63,8 +64,9 @@ def run_batch(
 ) -> BatchResult:
     """Run every run (or reuse its cached result) and write the index.
 
-    (Some 60 lines, kept whole: the steps after planning — validate, claim the folder,
-    run, write the pages and the index even when interrupted — share one ``finally``.)
+    (Some 80 lines, kept whole: the steps after planning — validate, claim the folder,
+    run, write the pages and the index even when interrupted — share one ``finally``;
+    a complete batch then leaves its fingerprint, :mod:`.fingerprint`.)
 
     Parameters
     ----------
@@ -144,6 +146,7 @@ def run_batch(
     if scheduler and specs:
         _check_scheduler(scheduler)  # before the folder is claimed: nothing written
     ours = claim_reports(out_dir, runs_file)
+    forget(out_dir)  # before anything changes: only a complete batch leaves one
     remove_leftovers(out_dir, [run.run_id for run in runs])
     if ours:
         remove_stale_runs(out_dir, runs)
@@ -172,7 +175,29 @@ def run_batch(
             ordered = [records[r.run_id] for r in runs if r.run_id in records]
             write_pages(ordered, out_dir, provenance)
             index = write_index(ordered, out_dir, provenance)
+    complete = only is None and len(ordered) == len(runs) and all(r.ok for r in ordered)
+    if complete and runs_file is not None:  # the next unchanged rerun can say so at once
+        fingerprint = batch_fingerprint(
+            runs_file=runs_file,
+            notebooks_dir=notebooks_dir,
+            data_dir=data_dir,
+            out_dir=out_dir,
+            show_code=show_code,
+            kernel=kernel,
+            files=[_notebook(r, notebooks_dir) for r in runs]
+            + [config.PROJ_ROOT / p for r in runs for p in r.inputs],
+            n_runs=len(runs),
+            data_hash=data_hash,
+            code=code,
+            commit=provenance["git_commit"],
+        )
+        remember(out_dir, fingerprint)
     return BatchResult(ordered, index, time.perf_counter() - t0, counts)
+
+
+def _notebook(run: Run, notebooks_dir: Path) -> Path:
+    """The notebook file ``run`` executes."""
+    return Path(run.path) if run.path else notebooks_dir / f"{run.notebook}.ipynb"
 
 
 def _plan(
@@ -206,7 +231,7 @@ def _plan(
             if previous:
                 records[run.run_id] = previous
             continue
-        nb = Path(run.path) if run.path else notebooks_dir / f"{run.notebook}.ipynb"
+        nb = _notebook(run, notebooks_dir)
         defaults = notebook_parameters(nb)
         reads_study = "data_dir" in defaults
         values = {**defaults, **run.parameters}

@@ -10,12 +10,14 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .. import config
-from ..study import Study
+
+if TYPE_CHECKING:  # only named in annotations: reading a runs file needs no pandas
+    from ..study import Study
 
 __all__ = [
     "FOR_EACH",

@@ -16,9 +16,11 @@ from analysis import _io, config
 from analysis.report import fingerprint as fpm
 from analysis.report.fingerprint import (
     FINGERPRINT_KEY,
-    batch_fingerprint,
+    batch_files,
     forget,
     remember,
+    settings,
+    sources,
     unchanged,
 )
 
@@ -28,11 +30,14 @@ MINIMAL_STUDY = Path(__file__).parent / "data" / "minimal_study"
 @pytest.fixture
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     """A report folder as a complete batch leaves it, with its fingerprint."""
-    nbs = tmp_path / "notebooks"
-    nbs.mkdir()
+    root = tmp_path / "project"
+    nbs = root / "notebooks"
+    nbs.mkdir(parents=True)
+    monkeypatch.setattr(config, "PROJ_ROOT", root)
+    monkeypatch.setattr(config, "NOTEBOOKS_DIR", nbs)
     (nbs / "reports.yaml").write_text("runs:\n  - notebook: a\n")
     (nbs / "a.ipynb").write_text('{"cells": []}')
-    extra = tmp_path / "input.csv"
+    extra = root / "input.csv"
     extra.write_text("x\n1\n")
     data = tmp_path / "data"
     shutil.copytree(MINIMAL_STUDY, data)
@@ -41,33 +46,32 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     monkeypatch.setattr(config, "MANIFEST_FILE", manifest)
     out = tmp_path / "reports"
     _io.claim_folder(out, "reports", what="--out", runs_file="notebooks/reports.yaml")
-    (out / "runs" / "a").mkdir(parents=True)
-    (out / "runs" / "a" / "report.html").write_text("<p>report</p>")
-    (out / "index.html").write_text("<p>index</p>")
     paths = {"nbs": nbs, "data": data, "out": out, "extra": extra, "manifest": manifest}
-    remember(out, _fingerprint(paths))
+    paths["root"] = root
+    assert _batch(paths)
     return paths
 
 
-def _fingerprint(p: dict[str, Path], **kw: object) -> dict[str, object]:
-    args: dict[str, object] = {
-        "runs_file": p["nbs"] / "reports.yaml",
-        "notebooks_dir": p["nbs"],
-        "data_dir": p["data"],
-        "out_dir": p["out"],
-        "show_code": False,
-        "kernel": "python3",
-        "files": [p["nbs"] / "a.ipynb", p["extra"]],
-        "n_runs": 1,
-        "data_hash": _io_hash(p["data"]),
-        "code": fpm.code_hash(),
-        "commit": fpm.git_commit(),
-    }
-    return batch_fingerprint(**{**args, **kw})  # type: ignore[arg-type]
-
-
-def _io_hash(data: Path) -> str:
-    return fpm.hash_files([data, config.MANIFEST_FILE])
+def _batch(p: dict[str, Path], files: list[Path] | None = None, during=None) -> bool:
+    """What run_batch does around its runs: claim, write the reports, remember."""
+    token = forget(p["out"])
+    runs_file = p["nbs"] / "reports.yaml"
+    listed = batch_files(runs_file, ["a"], files or [p["nbs"] / "a.ipynb", p["extra"]])
+    src = sources(listed, p["data"])
+    (p["out"] / "runs" / "a").mkdir(parents=True, exist_ok=True)
+    (p["out"] / "runs" / "a" / "report.html").write_text("<p>report</p>")
+    (p["out"] / "index.html").write_text("<p>index</p>")
+    if during:
+        during()
+    the_settings = settings(
+        runs_file=runs_file,
+        notebooks_dir=p["nbs"],
+        data_dir=p["data"],
+        out_dir=p["out"],
+        show_code=False,
+        kernel="python3",
+    )
+    return remember(p["out"], token, the_settings, src, 1)
 
 
 def _check(p: dict[str, Path], **kw: object) -> int | None:
@@ -194,9 +198,11 @@ def test_a_copied_report_folder_is_not_the_same_batch(folder, tmp_path):
         '{"kind": "reports", "written_by": "pressure-precedent"}',  # no fingerprint
         '{"kind": "reports", "written_by": "pressure-precedent", "unchanged_batch": [1]}',
         '{"kind": "reports", "written_by": "pressure-precedent", "unchanged_batch": '
-        '{"version": 1}}',  # another shape: missing entries
+        '{"version": 2}}',  # another shape: missing entries
         '{"kind": "reports", "written_by": "pressure-precedent", "unchanged_batch": '
-        '{"version": 1, "settings": 5, "files": 5, "outputs": 5}}',
+        '{"version": 2, "settings": 5, "sources": {"files": 5}, "outputs": 5, "runs": 1}}',
+        '{"kind": "reports", "written_by": "pressure-precedent", "unchanged_batch": '
+        '{"version": 2, "settings": 5, "sources": 5, "outputs": 5, "runs": 1}}',
         '{"kind": "study", "written_by": "pressure-precedent", "unchanged_batch": {}}',
         "not json",
     ],
@@ -211,24 +217,95 @@ def test_a_missing_or_damaged_fingerprint_means_the_ordinary_path(folder, marker
 
 
 def test_a_fingerprint_too_large_for_the_marker_is_not_stored(folder, tmp_path):
-    forget(folder["out"])
     many = [tmp_path / f"{'x' * 200}{i}.csv" for i in range(200)]
-    remember(folder["out"], _fingerprint(folder, files=many))
+    assert not _batch(folder, files=many)
     marker = _io.read_marker(folder["out"])
     assert marker is not None and FINGERPRINT_KEY not in marker  # the marker stays readable
+    assert _check(folder) is None
 
 
-def test_the_report_package_loads_its_names_on_first_use_and_the_check_needs_no_pandas():
-    import subprocess
-    import sys
+def test_a_source_changed_while_the_batch_ran_leaves_no_fingerprint(folder):
+    def edit() -> None:
+        (folder["nbs"] / "a.ipynb").write_text('{"cells": [], "edited": true}')
 
-    import analysis.report as report
+    assert not _batch(folder, during=edit)  # the runs were planned with the old notebook
+    assert _check(folder) is None
 
-    assert sorted(report.__all__) == sorted(report._EXPORTS)
-    assert all(getattr(report, name) is not None for name in report.__all__)
-    code = (
-        "import sys; import analysis.cli, analysis.report.fingerprint; "
-        "print(sorted(m for m in ('pandas', 'numpy', 'scipy', 'nbformat') if m in sys.modules))"
+
+def test_a_batch_overtaken_by_another_leaves_no_fingerprint(folder):
+    assert not _batch(folder, during=lambda: forget(folder["out"]))
+    assert FINGERPRINT_KEY not in _io.read_marker(folder["out"])
+
+
+def test_a_notebook_appearing_where_it_is_looked_for_first_is_noticed(folder, monkeypatch):
+    runs_dir = folder["root"] / "my_runs"  # a runs file outside notebooks/: a.ipynb from there
+    runs_dir.mkdir()
+    shutil.move(folder["nbs"] / "reports.yaml", runs_dir / "reports.yaml")
+    folder["nbs"] = runs_dir
+    token = forget(folder["out"])
+    runs_file = runs_dir / "reports.yaml"
+    listed = batch_files(runs_file, ["a"], [config.NOTEBOOKS_DIR / "a.ipynb"])
+    assert str(runs_dir / "a.ipynb") in listed  # looked for, not there
+    the_settings = settings(
+        runs_file=runs_file,
+        notebooks_dir=runs_dir,
+        data_dir=folder["data"],
+        out_dir=folder["out"],
+        show_code=False,
+        kernel="python3",
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert remember(folder["out"], token, the_settings, sources(listed, folder["data"]), 1)
+    assert _check(folder) == 1
+    (runs_dir / "a.ipynb").write_text('{"cells": []}')  # now it takes over
+    assert _check(folder) is None
+
+
+def test_a_notebook_link_pointed_elsewhere_is_noticed(folder):
+    real = folder["nbs"] / "a.ipynb"
+    shutil.move(real, folder["root"] / "a_v1.ipynb")
+    real.symlink_to(folder["root"] / "a_v1.ipynb")
+    (folder["root"] / "a_v2.ipynb").write_text('{"cells": [1]}')
+    assert _batch(folder)
+    assert _check(folder) == 1
+    real.unlink()
+    real.symlink_to(folder["root"] / "a_v2.ipynb")
+    assert _check(folder) is None
+
+
+@pytest.mark.parametrize("change", ["root", "api", "library", "moved_table"])
+def test_the_project_root_the_api_link_libraries_and_the_study_layout_count(
+    folder, monkeypatch, change
+):
+    if change == "root":
+        monkeypatch.setattr(config, "PROJ_ROOT", folder["root"].parent)
+    elif change == "api":  # the index links the API reference once it is built
+        (folder["root"] / "docs" / "api").mkdir(parents=True)
+        (folder["root"] / "docs" / "api" / "index.html").write_text("api")
+    elif change == "library":
+        real = fpm._environment
+        monkeypatch.setattr(fpm, "_environment", lambda: {**real(), "pandas": "9.9.9"})
+    elif change == "moved_table":
+        (folder["data"] / "sub").mkdir()
+        shutil.move(folder["data"] / "cases.csv", folder["data"] / "sub" / "cases.csv")
+    assert _check(folder) is None
+
+
+def test_odd_inputs_and_names_neither_fail_nor_hang_the_batch(folder):
+    inputs = folder["root"] / "inputs"
+    inputs.mkdir()
+    (inputs / "one.csv").write_text("1")
+    pipe = folder["root"] / "pipe"
+    os.mkfifo(pipe)  # reading it would block
+    os.close(os.open(os.fsencode(folder["out"]) + b"/\xff-odd-name.txt", os.O_CREAT | os.O_WRONLY))
+    assert _batch(folder, files=[folder["nbs"] / "a.ipynb", inputs, pipe, inputs / "x" / "y"])
+    assert _check(folder) == 1
+    (inputs / "one.csv").write_text("2")  # a file inside a folder given as an input
+    assert _check(folder) is None
+
+
+def test_a_link_inside_the_report_folder_means_no_fingerprint(folder, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (folder["out"] / "runs" / "linked").symlink_to(elsewhere)
+    assert not _batch(folder)
+    assert _check(folder) is None

@@ -519,8 +519,9 @@ def test_an_unchanged_rerun_is_answered_at_once_and_writes_nothing(batch, capsys
     assert _cli_report(batch) == 0
     fp = _io.read_marker(batch["out"])[FINGERPRINT_KEY]
     assert fp["runs"] == 2
-    assert str(config.PROJ_ROOT / "README.md") in fp["files"]  # the run's declared input
-    assert str((batch["nbs"] / "ok.ipynb").resolve()) in fp["files"]
+    files = fp["sources"]["files"]
+    assert str(config.PROJ_ROOT / "README.md") in files  # the run's declared input
+    assert str((batch["nbs"] / "ok.ipynb").resolve()) in files
     before = _state(batch["out"])
     args = ["report", "--runs", str(batch["yaml"]), "--data", str(batch["data"])]
     args += ["--out", str(batch["out"]), "--quiet"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -15,9 +16,9 @@ from tqdm import tqdm
 from .. import __version__, config
 from ..errors import OutputError
 from ..study import Study
+from . import fingerprint
 from .cache import _cached, _previous, cache_key, code_hash, git_commit, hash_files
 from .execute import _run_dask, _run_local, _sigterm_interrupts
-from .fingerprint import batch_fingerprint, forget, remember
 from .folders import claim_reports, remove_leftovers, remove_stale_runs
 from .pages import write_pages
 from .records import RunRecord, RunSpec
@@ -145,8 +146,9 @@ def run_batch(
     )
     if scheduler and specs:
         _check_scheduler(scheduler)  # before the folder is claimed: nothing written
+    sources = _sources(runs, runs_file, notebooks_dir, data_dir, code, provenance)
     ours = claim_reports(out_dir, runs_file)
-    forget(out_dir)  # before anything changes: only a complete batch leaves one
+    token = fingerprint.forget(out_dir)  # before anything changes
     remove_leftovers(out_dir, [run.run_id for run in runs])
     if ours:
         remove_stale_runs(out_dir, runs)
@@ -176,23 +178,39 @@ def run_batch(
             write_pages(ordered, out_dir, provenance)
             index = write_index(ordered, out_dir, provenance)
     complete = only is None and len(ordered) == len(runs) and all(r.ok for r in ordered)
-    if complete and runs_file is not None:  # the next unchanged rerun can say so at once
-        fingerprint = batch_fingerprint(
-            runs_file=runs_file,
+    if complete and sources is not None:  # the next unchanged rerun can say so at once
+        batch_settings = fingerprint.settings(
+            runs_file=Path(str(runs_file)),
             notebooks_dir=notebooks_dir,
             data_dir=data_dir,
             out_dir=out_dir,
             show_code=show_code,
             kernel=kernel,
-            files=[_notebook(r, notebooks_dir) for r in runs]
-            + [config.PROJ_ROOT / p for r in runs for p in r.inputs],
-            n_runs=len(runs),
-            data_hash=data_hash,
-            code=code,
-            commit=provenance["git_commit"],
         )
-        remember(out_dir, fingerprint)
+        with contextlib.suppress(Exception):  # it only saves time: a finished batch stands
+            fingerprint.remember(out_dir, token, batch_settings, sources, len(runs))
     return BatchResult(ordered, index, time.perf_counter() - t0, counts)
+
+
+def _sources(
+    runs: list[Run],
+    runs_file: Path | None,
+    notebooks_dir: Path,
+    data_dir: Path,
+    code: str,
+    provenance: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The batch's sources for its fingerprint (:mod:`.fingerprint`), hashed as planned;
+    ``None`` without a runs file (a batch of runs given in code leaves no fingerprint)."""
+    if runs_file is None:
+        return None
+    files = fingerprint.batch_files(
+        runs_file,
+        [r.notebook for r in runs],
+        [_notebook(r, notebooks_dir) for r in runs]
+        + [config.PROJ_ROOT / p for r in runs for p in r.inputs],
+    )
+    return fingerprint.sources(files, data_dir, code=code, commit=str(provenance["git_commit"]))
 
 
 def _notebook(run: Run, notebooks_dir: Path) -> Path:

@@ -3,11 +3,13 @@
 A complete batch (every run of its runs file, none failed) records in its report
 folder's marker what it was made from and what it left behind:
 
-- the settings: runs file, notebooks folder, study folder, report folder,
-  ``--show-code`` and kernel;
-- a hash of the runs file, of every notebook its runs execute and of every declared
-  run input; of the study folder with the data manifest; of the package's code and
-  page templates; the git commit (the pages print it);
+- the settings: project root, runs file, notebooks folder, study folder, report
+  folder, ``--show-code`` and kernel;
+- its sources (:func:`sources`), hashed when the batch planned its runs: the runs file,
+  every place a run's notebook is looked for, every declared run input, the study
+  folder (names and contents) with the data manifest, the package's code and page
+  templates, the git commit, the versions of the libraries that hash slices and render
+  pages, and whether the API reference the index links to is built;
 - the state of every entry under the report folder (name, type, size, modification and
   change times, inode): a report deleted, edited or added since is noticed.
 
@@ -16,10 +18,14 @@ whether a new batch with the same settings would rerun nothing and rewrite the s
 pages; ``python -m analysis report`` then writes nothing and says so, instead of
 importing pandas, loading the study and planning 33 runs only to find each cached
 (about 1 s). Anything that differs, or any doubt (no fingerprint, a file that cannot
-be read), sends the command down the ordinary path, which checks run by run.
+be read, a symbolic link in the report folder), sends the command down the ordinary
+path, which checks run by run.
 
 Every batch removes the fingerprint when it claims the folder, before it changes
-anything, so an interrupted, partial (``--only``) or failed batch leaves none.
+anything, and leaves a token of its own; it stores a fingerprint only if its sources
+did not change while it ran and the token is still its own (no other batch claimed the
+folder meanwhile). So an interrupted, partial (``--only``), failed or overtaken batch
+leaves none.
 
 Imports only the standard library and the package's light modules: no pandas.
 """
@@ -27,58 +33,102 @@ Imports only the standard library and the package's light modules: no pandas.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
+import secrets
 import stat
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .. import config
-from .._io import MARKER, read_marker, write_marker
-from .cache import code_hash, git_commit, hash_files
+from .._io import MARKER, locked, read_marker, write_marker
+from .cache import code_hash, git_commit
 
 __all__ = [
     "FINGERPRINT_KEY",
-    "batch_fingerprint",
+    "batch_files",
     "forget",
+    "outputs_state",
     "remember",
+    "settings",
+    "sources",
     "unchanged",
 ]
 
 #: The marker's entry holding the fingerprint of the last complete batch.
 FINGERPRINT_KEY = "unchanged_batch"
-_VERSION = 1
+#: The marker's entry naming the batch that claimed the folder last.
+TOKEN_KEY = "batch_token"
+_VERSION = 2
 #: A larger fingerprint (a runs file with thousands of inputs) is not stored: the
 #: marker must stay small (:func:`~analysis._io.read_marker` reads at most 64 KiB).
 _MAX_BYTES = 16384
 #: The page templates and stylesheet: not code (:func:`~.cache.code_hash` reads ``*.py``),
 #: but a batch re-renders every page with them.
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: Libraries whose version changes a slice's hash or a page's bytes.
+_LIBRARIES = ("pandas", "numpy", "pyarrow", "jinja2", "markupsafe", "nbconvert", "nbformat")
 
 
-def _files_hash(paths: Iterable[Path]) -> str:
-    """sha256 over each file's full path and contents (a missing file counts as such)."""
+def _contents(path: str, st: os.stat_result) -> bytes:
+    """What a path holds, for a hash: a file's digest, or the kind of anything else."""
+    if stat.S_ISREG(st.st_mode):
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").digest()
+    return b"special"  # a pipe or a device: never read (it could block)
+
+
+def _files_hash(paths: Iterable[str]) -> str:
+    """sha256 over each path and what it holds, read through symbolic links as a reader
+    would: a file's contents, a folder's tree (:func:`_tree_hash`), or that it is missing."""
     digest = hashlib.sha256()
     for path in paths:
-        digest.update(str(path).encode() + b"\0")
+        digest.update(os.fsencode(path) + b"\0")
         try:
-            digest.update(hashlib.sha256(Path(path).read_bytes()).digest())
-        except FileNotFoundError:
-            digest.update(b"missing")
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            digest.update(b"missing\0")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            digest.update(_tree_hash(Path(path)).encode())
+        else:
+            digest.update(_contents(path, st))
     return digest.hexdigest()
 
 
-def outputs_state(out_dir: Path) -> str:
+def _tree_hash(folder: Path) -> str:
+    """sha256 over the relative path and contents of every file under ``folder``
+    (a linked folder inside it is not walked: its target is named instead)."""
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            digest.update(os.fsencode(os.path.relpath(full, folder)) + b"\0")
+            try:
+                digest.update(_contents(full, os.stat(full)))
+            except OSError:  # a dangling link
+                digest.update(b"missing")
+        for name in dirs:
+            full = os.path.join(root, name)
+            if os.path.islink(full):
+                digest.update(os.fsencode(f"link {name} {os.readlink(full)}") + b"\0")
+    return digest.hexdigest()
+
+
+def outputs_state(out_dir: Path) -> str | None:
     """sha256 over the state of every entry under ``out_dir`` except the marker itself.
 
-    Each entry counts with its path, type and, for a file, size, modification and
-    change times (ns) and inode; a symbolic link with its target. Change time cannot be
-    set back by hand, so an edited report is noticed even when its size and
-    modification time were restored.
+    Each entry counts with its path, type and, for a file, mode, size, modification and
+    change times (ns) and inode. Change time cannot be set back by hand, so an edited
+    report is noticed even when its size and modification time were restored.
+    ``None`` when the folder holds a symbolic link (what it points to is not watched).
     """
     out_dir = Path(out_dir)
-    rows: list[str] = []
+    rows: list[bytes] = []
     for root, dirs, files in os.walk(out_dir):
         dirs.sort()
         rel_root = os.path.relpath(root, out_dir)
@@ -88,18 +138,17 @@ def outputs_state(out_dir: Path) -> str:
                 continue
             st = os.lstat(os.path.join(root, name))
             if stat.S_ISLNK(st.st_mode):
-                rows.append(f"l {rel} {os.readlink(os.path.join(root, name))}")
-            elif stat.S_ISDIR(st.st_mode):
-                rows.append(f"d {rel}")
+                return None
+            if stat.S_ISDIR(st.st_mode):
+                rows.append(b"d " + os.fsencode(rel))
             else:
-                rows.append(
-                    f"f {rel} {st.st_mode:o} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} "
-                    f"{st.st_ino}"
-                )
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+                facts = f"{st.st_mode:o} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
+                rows.append(b"f " + os.fsencode(rel) + b" " + facts.encode())
+    return hashlib.sha256(b"\n".join(rows)).hexdigest()
 
 
-def _settings(
+def settings(
+    *,
     runs_file: Path,
     notebooks_dir: Path,
     data_dir: Path,
@@ -107,7 +156,9 @@ def _settings(
     show_code: bool,
     kernel: str,
 ) -> dict[str, Any]:
+    """The options that make a batch another batch (paths resolved)."""
     return {
+        "project_root": str(config.PROJ_ROOT.resolve()),
         "runs_file": str(Path(runs_file).resolve()),
         "notebooks_dir": str(Path(notebooks_dir).resolve()),
         "data_dir": str(Path(data_dir).resolve()),
@@ -117,67 +168,113 @@ def _settings(
     }
 
 
-def batch_fingerprint(
-    *,
-    runs_file: Path,
-    notebooks_dir: Path,
+def batch_files(
+    runs_file: Path, notebook_names: Iterable[str], run_files: Iterable[Path]
+) -> list[str]:
+    """The files a batch's runs read besides the study, as absolute paths (unresolved).
+
+    The runs file first; then, sorted, every place a notebook named in it is looked for
+    (beside the runs file, then in the project's ``notebooks/``: a notebook that
+    appears in the first place takes over) and ``run_files`` (the notebooks the runs
+    execute and their declared inputs).
+    """
+    first = os.path.abspath(runs_file)
+    folders = [Path(runs_file).parent, config.NOTEBOOKS_DIR]
+    places = [f / f"{name}.ipynb" for f in folders for name in set(notebook_names)]
+    rest = {os.path.abspath(p) for p in [*places, *run_files]} - {first}
+    return [first, *sorted(rest)]
+
+
+def _environment() -> dict[str, str]:
+    versions = {"python": sys.version, "prefix": sys.prefix}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "none"
+    return versions
+
+
+def sources(
+    files: Sequence[str],
     data_dir: Path,
-    out_dir: Path,
-    show_code: bool,
-    kernel: str,
-    files: Iterable[Path],
-    n_runs: int,
-    data_hash: str,
-    code: str,
-    commit: str,
+    *,
+    code: str | None = None,
+    commit: str | None = None,
 ) -> dict[str, Any]:
-    """What a complete batch was made from and what it left in ``out_dir`` (a JSON object).
+    """Hashes of everything a batch reads, as a JSON object (see the module's docstring).
 
     Parameters
     ----------
-    files : iterable of Path
-        The notebooks the runs execute and the runs' declared inputs (the runs file is
-        added here).
-    n_runs : int
-        How many runs the batch made or reused (all of the runs file's).
-    data_hash, code, commit : str
-        :func:`~.cache.hash_files` of the study folder and manifest, :func:`~.cache.code_hash`
-        and :func:`~.cache.git_commit`, as the batch computed them.
+    files : sequence of str
+        :func:`batch_files`.
+    data_dir : Path
+        The study folder.
+    code, commit : str, optional
+        :func:`~.cache.code_hash` and :func:`~.cache.git_commit`, when already known.
     """
-    paths = [str(Path(runs_file).resolve())]
-    paths += sorted({str(Path(f).resolve()) for f in files} - {paths[0]})
+    study = _tree_hash(Path(data_dir).resolve()) + _files_hash([str(config.MANIFEST_FILE)])
     return {
-        "version": _VERSION,
-        "settings": _settings(runs_file, notebooks_dir, data_dir, out_dir, show_code, kernel),
-        "files": paths,
-        "files_hash": _files_hash(Path(p) for p in paths),
-        "data_hash": data_hash,
-        "code_hash": code,
-        "templates_hash": hash_files([_TEMPLATES]),
-        "git_commit": commit,
-        "runs": int(n_runs),
-        "outputs": outputs_state(out_dir),
+        "files": list(files),
+        "files_hash": _files_hash(files),
+        "study_hash": hashlib.sha256(study.encode()).hexdigest(),
+        "code_hash": code or code_hash(),
+        "templates_hash": _tree_hash(_TEMPLATES),
+        "git_commit": commit or git_commit(),
+        "environment": _environment(),
+        "api_reference": (config.PROJ_ROOT / "docs" / "api" / "index.html").is_file(),
     }
 
 
-def remember(out_dir: Path, fingerprint: dict[str, Any]) -> None:
-    """Store ``fingerprint`` in the marker of ``out_dir`` (a folder the batch has claimed)."""
-    marker = read_marker(out_dir)
-    if marker is None or marker.get("kind") != "reports":
-        return
-    if len(json.dumps(fingerprint)) > _MAX_BYTES:
-        return
-    info = {k: v for k, v in marker.items() if k not in ("kind", "written_by", FINGERPRINT_KEY)}
-    write_marker(out_dir, "reports", **info, **{FINGERPRINT_KEY: fingerprint})
+def forget(out_dir: Path) -> str:
+    """Remove the fingerprint from the marker of ``out_dir`` and claim it for one batch.
+
+    Returns the batch's token, which :func:`remember` needs. ``out_dir`` must carry
+    the project's marker (the batch has claimed it).
+    """
+    token = secrets.token_hex(8)
+    with locked(Path(out_dir)):
+        marker = read_marker(out_dir) or {"kind": "reports"}
+        info = {k: v for k, v in marker.items() if k not in ("kind", "written_by")}
+        info.pop(FINGERPRINT_KEY, None)
+        write_marker(out_dir, str(marker["kind"]), **{**info, TOKEN_KEY: token})
+    return token
 
 
-def forget(out_dir: Path) -> None:
-    """Remove the fingerprint from the marker of ``out_dir``, if it holds one."""
-    marker = read_marker(out_dir)
-    if marker is None or FINGERPRINT_KEY not in marker:
-        return
-    info = {k: v for k, v in marker.items() if k not in ("kind", "written_by", FINGERPRINT_KEY)}
-    write_marker(out_dir, str(marker["kind"]), **info)
+def remember(
+    out_dir: Path,
+    token: str,
+    batch_settings: dict[str, Any],
+    batch_sources: dict[str, Any],
+    n_runs: int,
+) -> bool:
+    """Store the fingerprint of a complete batch in the marker of ``out_dir``.
+
+    Nothing is stored (False) when another batch claimed the folder since ``token``
+    was given, when the sources differ from ``batch_sources`` (hashed when the batch
+    planned: a file changed while it ran), when the folder holds a symbolic link, or
+    when the fingerprint would not fit in the marker.
+    """
+    out_dir = Path(out_dir)
+    if sources(batch_sources["files"], Path(batch_settings["data_dir"])) != batch_sources:
+        return False
+    with locked(out_dir):
+        marker = read_marker(out_dir)
+        if marker is None or marker.get("kind") != "reports" or marker.get(TOKEN_KEY) != token:
+            return False
+        state = outputs_state(out_dir)
+        fingerprint = {
+            "version": _VERSION,
+            "settings": batch_settings,
+            "sources": batch_sources,
+            "runs": int(n_runs),
+            "outputs": state,
+        }
+        if state is None or len(json.dumps(fingerprint)) > _MAX_BYTES:
+            return False
+        info = {k: v for k, v in marker.items() if k not in ("kind", "written_by")}
+        write_marker(out_dir, "reports", **{**info, FINGERPRINT_KEY: fingerprint})
+    return True
 
 
 def unchanged(
@@ -192,28 +289,33 @@ def unchanged(
     """The number of runs when a batch with these settings would change nothing, else None.
 
     True only when ``out_dir`` holds the fingerprint of a complete batch with the same
-    settings, and the runs file, notebooks, run inputs, study, manifest, package code,
-    git commit and every file under ``out_dir`` are as that batch left them. Any file
-    that cannot be read, or a fingerprint of another shape, answers ``None`` (the
-    ordinary batch then decides run by run).
+    settings, its sources hash as they did then and every entry under ``out_dir`` is as
+    that batch left it. Any file that cannot be read, or a fingerprint of another
+    shape, answers ``None`` (the ordinary batch then decides run by run).
     """
     try:
         marker = read_marker(Path(out_dir))
         fp = marker.get(FINGERPRINT_KEY) if marker and marker.get("kind") == "reports" else None
         if not isinstance(fp, dict) or fp.get("version") != _VERSION:
             return None
-        settings = _settings(runs_file, notebooks_dir, data_dir, out_dir, show_code, kernel)
-        files = fp["files"]
+        now = settings(
+            runs_file=runs_file,
+            notebooks_dir=notebooks_dir,
+            data_dir=data_dir,
+            out_dir=out_dir,
+            show_code=show_code,
+            kernel=kernel,
+        )
+        old = fp["sources"]
+        files = old["files"]
         same = (
-            fp["settings"] == settings
+            fp["settings"] == now
             and isinstance(files, list)
-            and files[:1] == [settings["runs_file"]]
+            and all(isinstance(f, str) for f in files)
+            and files[:1] == [os.path.abspath(runs_file)]
+            and fp["outputs"] is not None
             and fp["outputs"] == outputs_state(Path(out_dir))
-            and fp["files_hash"] == _files_hash(Path(str(p)) for p in files)
-            and fp["data_hash"] == hash_files([Path(settings["data_dir"]), config.MANIFEST_FILE])
-            and fp["code_hash"] == code_hash()
-            and fp["templates_hash"] == hash_files([_TEMPLATES])
-            and fp["git_commit"] == git_commit()
+            and sources(files, Path(now["data_dir"])) == old
         )
         runs = fp["runs"]
         return runs if same and isinstance(runs, int) else None

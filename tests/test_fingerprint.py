@@ -309,3 +309,18 @@ def test_a_link_inside_the_report_folder_means_no_fingerprint(folder, tmp_path):
     (folder["out"] / "runs" / "linked").symlink_to(elsewhere)
     assert not _batch(folder)
     assert _check(folder) is None
+
+
+def test_the_code_in_a_run_key_covers_the_exporter_template_not_the_page_templates(tmp_path):
+    """A cached run keeps its fragment, rendered with the exporter's template: a change
+    to that template must rerun it; the page templates are applied by every batch."""
+    package = Path(fpm.__file__).resolve().parents[1]
+    copy = tmp_path / "analysis"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert fpm.code_hash(copy) == fpm.code_hash()
+    page = copy / "report" / "templates" / "page.html.j2"
+    page.write_text(page.read_text() + "\n")
+    assert fpm.code_hash(copy) == fpm.code_hash()
+    conf = copy / "report" / "templates" / "nbconvert" / "pp_report" / "index.html.j2"
+    conf.write_text(conf.read_text() + "\n")
+    assert fpm.code_hash(copy) != fpm.code_hash()

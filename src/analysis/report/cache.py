@@ -38,11 +38,15 @@ def hash_files(paths: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-def code_hash() -> str:
-    """Hash of the package's source (every module under ``src/analysis``) and version."""
-    package = Path(__file__).resolve().parents[1]  # src/analysis, with this sub-package
+def code_hash(package: Path | None = None) -> str:
+    """Hash of the package's source (every module under ``src/analysis``), of the
+    notebook exporter's template (it renders each run's page fragment, which a cached run
+    keeps) and of the version. The page and index templates are left out: every batch
+    renders the pages again."""
+    package = package or Path(__file__).resolve().parents[1]  # src/analysis
+    exporter = package / "report" / "templates" / "nbconvert"
     return hashlib.sha256(
-        (hash_files(sorted(package.rglob("*.py"))) + __version__).encode()
+        (hash_files([*sorted(package.rglob("*.py")), exporter]) + __version__).encode()
     ).hexdigest()
 
 

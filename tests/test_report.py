@@ -562,3 +562,18 @@ def test_a_touched_report_or_a_failed_or_partial_batch_means_the_ordinary_path(b
     assert _cli_report(batch, "--only", "five") == 0  # a partial batch: the others may be stale
     assert not fingerprinted()
     assert _cli_report(batch, "--force") == 0 and fingerprinted()
+
+
+def test_a_source_unreadable_for_the_fingerprint_leaves_none_and_the_batch_stands(
+    batch, monkeypatch
+):
+    from analysis.report import fingerprint
+
+    def unreadable(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "notebooks/ok.ipynb")
+
+    _ok_runs_only(batch)
+    monkeypatch.setattr(fingerprint, "sources", unreadable)
+    assert _cli_report(batch) == 0
+    assert fingerprint.FINGERPRINT_KEY not in _io.read_marker(batch["out"])
+    assert (batch["out"] / "runs" / "ok-five" / "report.html").is_file()

@@ -201,7 +201,8 @@ def _sources(
     provenance: dict[str, Any],
 ) -> dict[str, Any] | None:
     """The batch's sources for its fingerprint (:mod:`.fingerprint`), hashed as planned;
-    ``None`` without a runs file (a batch of runs given in code leaves no fingerprint)."""
+    ``None`` without a runs file (a batch of runs given in code leaves no fingerprint) or
+    when a file cannot be read for it (the batch runs all the same)."""
     if runs_file is None:
         return None
     files = fingerprint.batch_files(
@@ -210,7 +211,10 @@ def _sources(
         [_notebook(r, notebooks_dir) for r in runs]
         + [config.PROJ_ROOT / p for r in runs for p in r.inputs],
     )
-    return fingerprint.sources(files, data_dir, code=code, commit=str(provenance["git_commit"]))
+    try:
+        return fingerprint.sources(files, data_dir, code=code, commit=str(provenance["git_commit"]))
+    except (OSError, ValueError):
+        return None
 
 
 def _notebook(run: Run, notebooks_dir: Path) -> Path:

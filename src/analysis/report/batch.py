@@ -178,9 +178,10 @@ def run_batch(
             write_pages(ordered, out_dir, provenance)
             index = write_index(ordered, out_dir, provenance)
     complete = only is None and len(ordered) == len(runs) and all(r.ok for r in ordered)
-    if complete and sources is not None:  # the next unchanged rerun can say so at once
+    # a complete batch leaves its fingerprint: the next unchanged rerun can say so at once
+    if complete and runs_file is not None and sources is not None:
         batch_settings = fingerprint.settings(
-            runs_file=Path(str(runs_file)),
+            runs_file=runs_file,
             notebooks_dir=notebooks_dir,
             data_dir=data_dir,
             out_dir=out_dir,

@@ -46,6 +46,7 @@ from typing import Any
 from .. import config
 from .._io import MARKER, locked, read_marker, write_marker
 from .cache import code_hash, git_commit
+from .runs import notebook_folders
 
 __all__ = [
     "FINGERPRINT_KEY",
@@ -174,12 +175,11 @@ def batch_files(
     """The files a batch's runs read besides the study, as absolute paths (unresolved).
 
     The runs file first; then, sorted, every place a notebook named in it is looked for
-    (beside the runs file, then in the project's ``notebooks/``: a notebook that
-    appears in the first place takes over) and ``run_files`` (the notebooks the runs
-    execute and their declared inputs).
+    (:func:`~.runs.notebook_folders`: a notebook that appears in an earlier place takes
+    over) and ``run_files`` (the notebooks the runs execute and their declared inputs).
     """
     first = os.path.abspath(runs_file)
-    folders = [Path(runs_file).parent, config.NOTEBOOKS_DIR]
+    folders = notebook_folders(runs_file)
     places = [f / f"{name}.ipynb" for f in folders for name in set(notebook_names)]
     rest = {os.path.abspath(p) for p in [*places, *run_files]} - {first}
     return [first, *sorted(rest)]
@@ -226,6 +226,12 @@ def sources(
     }
 
 
+def _info(marker: dict[str, Any]) -> dict[str, Any]:
+    """What a marker says besides its kind and author, without a fingerprint."""
+    skip = ("kind", "written_by", FINGERPRINT_KEY)
+    return {k: v for k, v in marker.items() if k not in skip}
+
+
 def forget(out_dir: Path) -> str:
     """Remove the fingerprint from the marker of ``out_dir`` and claim it for one batch.
 
@@ -235,9 +241,7 @@ def forget(out_dir: Path) -> str:
     token = secrets.token_hex(8)
     with locked(Path(out_dir)):
         marker = read_marker(out_dir) or {"kind": "reports"}
-        info = {k: v for k, v in marker.items() if k not in ("kind", "written_by")}
-        info.pop(FINGERPRINT_KEY, None)
-        write_marker(out_dir, str(marker["kind"]), **{**info, TOKEN_KEY: token})
+        write_marker(out_dir, str(marker["kind"]), **{**_info(marker), TOKEN_KEY: token})
     return token
 
 
@@ -272,8 +276,7 @@ def remember(
         }
         if state is None or len(json.dumps(fingerprint)) > _MAX_BYTES:
             return False
-        info = {k: v for k, v in marker.items() if k not in ("kind", "written_by")}
-        write_marker(out_dir, "reports", **{**info, FINGERPRINT_KEY: fingerprint})
+        write_marker(out_dir, "reports", **{**_info(marker), FINGERPRINT_KEY: fingerprint})
     return True
 
 

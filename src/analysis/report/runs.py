@@ -29,6 +29,7 @@ __all__ = [
     "ReportConfigError",
     "Run",
     "load_runs",
+    "notebook_folders",
     "notebook_parameters",
     "validate_parameters",
 ]
@@ -214,7 +215,7 @@ def load_runs(
         unsafe or duplicate run ids, ``for_each`` without a study or of an unknown kind.
     """
     path = Path(path or config.NOTEBOOKS_DIR / "reports.yaml")
-    folders = [Path(notebooks_dir)] if notebooks_dir else [path.parent, config.NOTEBOOKS_DIR]
+    folders = [Path(notebooks_dir)] if notebooks_dir else notebook_folders(path)
     problems: list[str] = []
     runs: list[Run] = []
     entries = read_runs_file(path)
@@ -345,6 +346,12 @@ def _expand(
             }
         )
     return out
+
+
+def notebook_folders(runs_file: Path) -> list[Path]:
+    """Where the notebooks of a runs file are looked for, first match first: beside the
+    runs file, then in the project's ``notebooks/``."""
+    return [Path(runs_file).parent, config.NOTEBOOKS_DIR]
 
 
 def _parse_run(entry: object, where: str, folders: list[Path], problems: list[str]) -> Run | None:

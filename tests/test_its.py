@@ -199,6 +199,54 @@ def test_gibbs_forecast_equals_statsmodels_when_the_parameters_are_known_well():
     assert np.allclose(sd_bayes, sd_ref, rtol=0.15)
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"level": "local level"},
+        {"level": "local linear trend"},
+        {"level": "local level", "freq_seasonal": [{"period": 7, "harmonics": 2}]},
+    ],
+    ids=["level", "trend", "weekly"],
+)
+def test_banded_state_draws_equal_statsmodels_cfa_given_the_same_variates(kwargs):
+    """The Gibbs sampler's own Cholesky-factor draw is statsmodels' CFA simulation
+    smoother's, number for number, on training days with gaps and unobserved post days."""
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    from analysis.its_paths import BandedStates, _disturbance_rows
+
+    rng = np.random.default_rng(11)
+    n, h = 60, 15
+    z = 2 + np.cumsum(rng.normal(0, 0.1, n)) + rng.normal(0, 0.3, n)
+    z[[3, 20, 21]] = np.nan
+    model = UnobservedComponents(
+        np.concatenate([z, np.full(h, np.nan)]), mle_regression=False, **kwargs
+    )
+    names = list(model.param_names)
+    irregular = names.index("sigma2.irregular")
+    banded = BandedStates.of(model, _disturbance_rows(model, len(names), irregular), irregular, z)
+    assert banded is not None
+    smoother = model.simulation_smoother(method="cfa")
+    for _ in range(5):
+        variances = rng.uniform(0.001, 0.5, len(names))
+        variates = rng.standard_normal((model.k_states, n + h))
+        model.update(variances)
+        smoother.simulate(variates=variates)
+        expected = np.asarray(smoother.simulated_state)
+        drawn = banded.draw(variances, variates)
+        assert drawn.shape == expected.shape
+        # states near the 1e6 diffuse prior lose a few digits in both algorithms
+        assert np.allclose(drawn, expected, rtol=1e-7, atol=1e-7)
+    # a model with a state that has no disturbance (a regression coefficient) is refused
+    with_control = UnobservedComponents(
+        np.concatenate([z, np.full(h, np.nan)]),
+        exog=rng.normal(size=n + h),
+        level="local level",
+        mle_regression=False,
+    )
+    assert BandedStates.of(with_control, {1: np.array([0])}, 0, z) is None
+
+
 def test_counterfactual_with_a_control_series_and_a_weekly_cycle():
     rng = np.random.default_rng(3)
     n, t0 = 160, 120

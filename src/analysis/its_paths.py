@@ -8,9 +8,11 @@ import warnings
 from typing import Any
 
 import numpy as np
+from scipy.linalg import lapack
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
 __all__ = [
+    "BandedStates",
     "posterior_paths",
     "simulate_paths",
 ]
@@ -72,8 +74,9 @@ def posterior_paths(
 
     The model is set up on the training days followed by ``h`` missing days, with any
     regression coefficients in the state vector (``mle_regression=False``, diffuse).
-    Each sweep draws all states from statsmodels' simulation smoother given the
-    variances (the Cholesky-factor algorithm when there are no controls); the
+    Each sweep draws all states jointly given the variances (the Cholesky-factor
+    algorithm, :class:`BandedStates`, when there are no controls; statsmodels'
+    Kalman-filter simulation smoother otherwise); the
     disturbances follow from the states, ``η_t = R'(α_{t+1} − T α_t)``; then each
     variance is drawn from its inverse-gamma full conditional given the training-period
     disturbances: with a flat prior on the standard deviation,
@@ -115,30 +118,28 @@ def posterior_paths(
 
     observed = ~np.isnan(z_pre)
     params = _start_values(z_pre, len(names), irregular, prior, prior_level_sd)
-    # The Cholesky-factor (CFA) simulation smoother is several times faster than the
-    # Kalman-filter one, but needs every state to have a disturbance: regression
-    # coefficients in the state (controls) have none, so those models use the latter.
-    fast = exog is None
-    smoother = model.simulation_smoother(method="cfa" if fast else "kfs")
-    selection = model.ssm["selection"]
-    transition = model.ssm["transition"]
-    if selection.ndim == 3 or transition.ndim == 3 or not np.isin(selection, (0, 1)).all():
-        raise ValueError("the Gibbs sampler needs time-invariant 0/1 selection and transition")
-    select = selection.T  # state change → the disturbances that drive it
+    select, transition = _time_invariant(model)
+    # Without controls every state has its own disturbance, so the states' joint posterior
+    # has a banded precision and is drawn by the Cholesky-factor algorithm (BandedStates,
+    # statsmodels' CFA without its per-call set-up). Regression coefficients in the state
+    # (controls) have no disturbance: those models use statsmodels' Kalman-filter smoother.
+    banded = BandedStates.of(model, rows, irregular, z_pre) if exog is None else None
+    smoother: Any = None if banded is not None else model.simulation_smoother(method="kfs")
+    design = model.ssm["design"]
     signal = np.empty((h, n_sims))
     paths = np.empty((h, n_sims))
     kept = np.empty((n_sims, len(names)))
     for sweep in range(burn + n_sims):
-        model.update(params)
-        if fast:
-            smoother.simulate(variates=rng.standard_normal((model.k_states, n + h)))
+        if banded is not None:
+            states = banded.draw(params, rng.standard_normal((model.k_states, n + h)))
+            fitted = design[0] @ states
         else:
+            model.update(params)
             smoother.simulate(rng=rng)
-        states = np.asarray(smoother.simulated_state)
-        design = model.ssm["design"]
-        fitted = (
-            np.einsum("ks,ks->s", design[0], states) if design.ndim == 3 else design[0] @ states
-        )
+            states = np.asarray(smoother.simulated_state)
+            fitted = (
+                np.einsum("ks,ks->s", design[0], states) if design.ndim == 3 else design[0] @ states
+            )
         if sweep >= burn:
             k = sweep - burn
             signal[:, k] = fitted[n:]
@@ -156,6 +157,147 @@ def posterior_paths(
         for j, name in enumerate(names)
     }
     return centre + scale * signal, centre + scale * paths, sd
+
+
+def _time_invariant(model: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The model's selection (transposed: state change → disturbances) and transition."""
+    selection = model.ssm["selection"]
+    transition = model.ssm["transition"]
+    if selection.ndim == 3 or transition.ndim == 3 or not np.isin(selection, (0, 1)).all():
+        raise ValueError("the Gibbs sampler needs time-invariant 0/1 selection and transition")
+    return selection.T, transition
+
+
+class BandedStates:
+    """Joint draws of all states of a structural time series given its variances.
+
+    The Cholesky-factor algorithm (McCausland, Miller & Pelletier 2011; statsmodels'
+    ``CFASimulationSmoother``): stacked time by time, the states ``α`` have a Gaussian
+    posterior whose precision ``Ω`` is banded (lower bandwidth ``2k − 1`` for ``k``
+    states) and whose mean solves ``Ω μ = b``; with ``Ω = L L'`` (LAPACK ``dpbtrf``), a
+    draw is ``μ + L'⁻¹ u`` for standard normal ``u``, computed as
+    ``L'⁻¹ (L⁻¹ b + u)``. Given the same ``u`` (shape ``(k, nobs)``, as statsmodels takes
+    its ``variates``) it equals statsmodels' draw to rounding (tests/test_its.py); it
+    exists because statsmodels re-initialises its model representation on every call,
+    which cost three times the draw itself in the Gibbs sampler's sweeps.
+
+    ``Ω`` is linear in the inverse variances, so each variance's share of the band is
+    built once: ``Ω = prior + Σ_j band_j / σ²_j``. Assumes what statsmodels' CFA
+    assumes and :meth:`of` checks: time-invariant matrices, every state driven by its
+    own disturbance (selection a permutation), an approximate diffuse initial state.
+    """
+
+    def __init__(
+        self,
+        transition: np.ndarray,
+        selection: np.ndarray,
+        design: np.ndarray,
+        initial: tuple[np.ndarray, np.ndarray],
+        disturbances: dict[int, np.ndarray],
+        irregular: int,
+        y: np.ndarray,
+        nobs: int,
+    ) -> None:
+        k = transition.shape[0]
+        observed = np.zeros(nobs)
+        observed[: len(y)] = ~np.isnan(y)
+        values = np.zeros(nobs)
+        values[: len(y)] = np.nan_to_num(y)
+        n_params = len(disturbances) + 1
+        bands = np.zeros((n_params, 2 * k, k * nobs))
+        on_diag = np.zeros((nobs, k, k))
+        below = np.zeros((nobs - 1, k, k))
+        for j in range(n_params):
+            on_diag[:] = 0.0
+            below[:] = 0.0
+            if j == irregular:  # (y_t − Z α_t)² on observed days
+                on_diag[:] = observed[:, None, None] * np.outer(design, design)
+            else:  # (α_{t+1} − T α_t)' S_j (α_{t+1} − T α_t), S_j = R E_j R'
+                picked = np.zeros(selection.shape[1])
+                picked[disturbances[j]] = 1.0
+                s = (selection * picked) @ selection.T
+                on_diag[:-1] += transition.T @ s @ transition
+                on_diag[1:] += s
+                below[:] = -s @ transition
+            bands[j] = _band(on_diag, below)
+        mean0, cov0 = initial
+        on_diag[:] = 0.0
+        below[:] = 0.0
+        on_diag[0] = np.linalg.inv(cov0)
+        prior = _band(on_diag, below)
+        # Rows of (k·nobs, 2k), flattened: reshaped and transposed per draw they are the
+        # Fortran-ordered band LAPACK reads, so it takes them without a copy.
+        self._bands = np.stack([band.T.ravel() for band in bands])
+        self._prior = prior.T.ravel()
+        self._shape = (k * nobs, 2 * k)
+        self._irregular = irregular
+        self._rhs_obs = np.kron(observed * values, design)
+        self._rhs_prior = np.zeros(k * nobs)
+        self._rhs_prior[:k] = np.linalg.solve(cov0, mean0)
+        self.k_states, self.nobs = k, nobs
+
+    @classmethod
+    def of(
+        cls, model: Any, disturbances: dict[int, np.ndarray], irregular: int, y: np.ndarray
+    ) -> BandedStates | None:
+        """The sampler for a statsmodels state-space ``model`` whose first days are ``y``,
+        or ``None`` when the model is outside the algorithm's assumptions."""
+        ssm = model.ssm
+        matrices = [np.asarray(ssm[name]) for name in ("transition", "selection", "design")]
+        if any(m.ndim == 3 for m in matrices) or ssm["obs_intercept"].any():
+            return None
+        if ssm["state_intercept"].any() or model.k_endog != 1:
+            return None
+        transition, selection, design = matrices
+        permutation = (
+            selection.shape[0] == selection.shape[1]
+            and np.isin(selection, (0, 1)).all()
+            and (selection.sum(axis=0) == 1).all()
+            and (selection.sum(axis=1) == 1).all()
+        )
+        if not permutation:  # a state without its own disturbance: Ω is singular
+            return None
+        if ssm.initialization.initialization_type != "approximate_diffuse":
+            return None
+        mean0, _, cov0 = ssm.initialization(model=ssm)
+        return cls(
+            transition,
+            selection,
+            design[0],
+            (mean0, cov0),
+            disturbances,
+            irregular,
+            y,
+            model.nobs,
+        )
+
+    def draw(self, variances: np.ndarray, variates: np.ndarray) -> np.ndarray:
+        """One joint draw of the states, shape ``(k_states, nobs)``, given the model's
+        variance parameters (irregular and state, in its parameter order) and standard
+        normal ``variates`` of shape ``(k_states, nobs)``."""
+        inverse = 1.0 / np.asarray(variances, dtype=float)
+        band = (self._prior + inverse @ self._bands).reshape(self._shape).T
+        chol, info = lapack.dpbtrf(band, lower=1, overwrite_ab=1)
+        if info:
+            raise np.linalg.LinAlgError("the states' posterior precision is not positive definite")
+        rhs = self._rhs_prior + self._rhs_obs * inverse[self._irregular]
+        w, _ = lapack.dtbtrs(chol, rhs, uplo="L")
+        x, _ = lapack.dtbtrs(chol, w + np.ravel(variates, order="F"), uplo="L", trans="T")
+        return np.asarray(x).reshape(self.nobs, self.k_states).T
+
+
+def _band(on_diag: np.ndarray, below: np.ndarray) -> np.ndarray:
+    """Lower band storage (``2k`` rows, LAPACK's ``ab[d, c] = A[c + d, c]``) of the
+    symmetric block-tridiagonal matrix with diagonal blocks ``on_diag`` (nobs, k, k) and
+    blocks ``below`` (nobs − 1, k, k) under them."""
+    nobs, k, _ = on_diag.shape
+    band = np.zeros((2 * k, k * nobs))
+    for a in range(k):  # column a of each block
+        for b in range(a, k):  # diagonal blocks: row b ≥ a
+            band[b - a, a::k] = on_diag[:, b, a]
+        for b in range(k):  # the block below: row k + b
+            band[k + b - a, a : k * (nobs - 1) : k] = below[:, b, a]
+    return band
 
 
 def _disturbance_rows(model: Any, n_params: int, irregular: int) -> dict[int, np.ndarray]:
@@ -187,7 +329,7 @@ def _start_values(
 def _flat_sd_draw(shocks: np.ndarray, rng: np.random.Generator) -> float:
     """One draw of σ² given ``shocks`` ~ N(0, σ²) under a flat prior on σ."""
     m = shocks.size
-    ss = float(np.sum(shocks**2))
+    ss = float(np.vdot(shocks, shocks))
     return 1.0 / rng.gamma((m - 1) / 2, 1.0 / max(ss / 2, 1e-300))
 
 
@@ -207,7 +349,7 @@ def _sd_prior_draw(
     until σ ≤ upper (then the limit itself, as a last resort).
     """
     shape = (sample_size + shocks.size) / 2
-    rate = (sample_size * guess**2 + float(np.sum(shocks**2))) / 2
+    rate = (sample_size * guess**2 + float(np.vdot(shocks, shocks))) / 2
     for _ in range(tries):
         var = 1.0 / rng.gamma(shape, 1.0 / max(rate, 1e-300))
         if var <= upper**2:

@@ -245,6 +245,12 @@ def test_banded_state_draws_equal_statsmodels_cfa_given_the_same_variates(kwargs
         mle_regression=False,
     )
     assert BandedStates.of(with_control, {1: np.array([0])}, 0, z) is None
+    # nor is one whose transition depends on a parameter (a cycle's frequency)
+    cycle = UnobservedComponents(
+        np.concatenate([z, np.full(h, np.nan)]), level="local level", cycle=True,
+        stochastic_cycle=True,
+    )  # fmt: skip
+    assert BandedStates.of(cycle, {1: np.array([0]), 2: np.array([1, 2])}, 0, z) is None
 
 
 def test_counterfactual_with_a_control_series_and_a_weekly_cycle():

@@ -183,8 +183,9 @@ class BandedStates:
 
     ``Ω`` is linear in the inverse variances, so each variance's share of the band is
     built once: ``Ω = prior + Σ_j band_j / σ²_j``. Assumes what statsmodels' CFA
-    assumes and :meth:`of` checks: time-invariant matrices, every state driven by its
-    own disturbance (selection a permutation), an approximate diffuse initial state.
+    assumes and :meth:`of` checks: time-invariant matrices that no parameter changes (all
+    parameters are variances), every state driven by its own disturbance (selection a
+    permutation), an approximate diffuse initial state.
     """
 
     def __init__(
@@ -242,6 +243,8 @@ class BandedStates:
     ) -> BandedStates | None:
         """The sampler for a statsmodels state-space ``model`` whose first days are ``y``,
         or ``None`` when the model is outside the algorithm's assumptions."""
+        if not all(name.startswith("sigma2.") for name in model.param_names):
+            return None  # e.g. a cycle: its transition changes with the parameters
         ssm = model.ssm
         matrices = [np.asarray(ssm[name]) for name in ("transition", "selection", "design")]
         if any(m.ndim == 3 for m in matrices) or ssm["obs_intercept"].any():

@@ -253,6 +253,32 @@ def test_banded_state_draws_equal_statsmodels_cfa_given_the_same_variates(kwargs
     assert BandedStates.of(cycle, {1: np.array([0]), 2: np.array([1, 2])}, 0, z) is None
 
 
+@pytest.mark.parametrize("value", [0.0, 2.0, 1000.0])
+def test_flat_activity_before_the_event_is_not_enough_data_not_a_crash(value, monkeypatch):
+    """Activity equal on every training day gave a LinAlgError for some values (2, 1000)
+    and a zero-width interval for others; now it is InsufficientData, saying why."""
+    from analysis import its
+    from analysis.errors import InsufficientData
+
+    days = pd.date_range("2024-01-01", periods=150)
+    series = pd.Series(value, index=days)
+    series.iloc[[3, 40]] = np.nan
+    for kwargs in ({}, {"prior": "causalimpact"}, {"method": "mle"}):
+        with pytest.raises(InsufficientData, match=f"activity was {value:g} on every one of"):
+            counterfactual(series, days[120], pre_days=90, post_days=28, **kwargs)
+    # placebo dates say it in their note instead of stopping
+    placebo = placebo_in_time(series, days[120], offsets=(28,), pre_days=90, post_days=28)
+    assert "no uncertainty to estimate" in placebo["note"].iloc[0]
+
+    def collapse(*args, **kwargs):
+        raise np.linalg.LinAlgError("not positive definite")
+
+    monkeypatch.setattr(its, "_bayes_paths", collapse)
+    series.iloc[60] = value + 1  # varies, but (here by fiat) too little for the sampler
+    with pytest.raises(InsufficientData, match="varies too little for the sampler"):
+        counterfactual(series, days[120], pre_days=90, post_days=28)
+
+
 def test_counterfactual_with_a_control_series_and_a_weekly_cycle():
     rng = np.random.default_rng(3)
     n, t0 = 160, 120

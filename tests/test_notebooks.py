@@ -101,6 +101,24 @@ def test_10_case_study_of_a_case_without_series(tmp_path):
     assert out["title"].startswith("Bail of $5") and out["events_labelled"] >= 3
 
 
+def test_10_case_study_with_flat_activity_says_why_there_is_no_counterfactual(tmp_path):
+    """A series with the same value every day (here 1000, which made the sampler's
+    Cholesky factor fail and the whole page with it) gets its page, with the
+    interrupted time series replaced by the reason."""
+    import shutil
+
+    import pandas as pd
+
+    study = tmp_path / "study"
+    shutil.copytree(Path(__file__).parent / "data" / "minimal_study", study)
+    activity = pd.read_csv(study / "campaign_activity.csv")
+    activity.assign(value=1000).to_csv(study / "campaign_activity.csv", index=False)
+    out = _execute("10_case_study", tmp_path, data_dir=str(study), case_id="free_ana", n_boot=99)
+    page = (tmp_path / "10_case_study.out.ipynb").read_text()
+    assert "Not enough data for an interrupted time series: activity was 1000 on every" in page
+    assert "ratio_to_forecast" not in out and out["events_labelled"] >= 3
+
+
 def test_10_case_study_of_a_case_linked_only_by_its_series(tmp_path):
     """A series that names its case in campaigns.case_ids (what `fetch wikipedia --cases`
     writes) is the case's series on its page: the header lists it and the page runs,

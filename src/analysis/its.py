@@ -61,6 +61,7 @@ import pandas as pd
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
 from ._numeric import quiet
+from .errors import InsufficientData
 from .its_paths import (
     posterior_paths,
     simulate_paths,
@@ -249,6 +250,15 @@ def counterfactual(
     ImpactResult
         ``spec["sd"]`` holds the standard deviations of the components (posterior
         medians or ML estimates) on the model's scale.
+
+    Raises
+    ------
+    InsufficientData
+        Fewer than 14 observed training days, or activity that does not vary over them
+        (the same value every day, or so nearly that the sampler's variances collapse):
+        a forecast's uncertainty cannot be estimated from them.
+    ValueError
+        An unknown ``method``, or control series with unobserved days.
     """
     if method not in ("bayes", "mle"):
         raise ValueError(f"unknown method {method!r}; expected 'bayes' or 'mle'")
@@ -258,7 +268,7 @@ def counterfactual(
     )
     y_post, x_post = _design(series, controls, t0, t0 + pd.Timedelta(days=post_days - 1))
     if y_pre.notna().sum() < 14:
-        raise ValueError("need at least 14 observed days before the event")
+        raise InsufficientData("need at least 14 observed days before the event")
     if (
         x_pre is not None
         and x_post is not None
@@ -266,6 +276,12 @@ def counterfactual(
     ):
         raise ValueError("control series must be observed on every day of both periods")
     z_pre = to_model_scale(y_pre.to_numpy(dtype=float), transform)
+    seen = y_pre.dropna()
+    if seen.nunique() == 1:  # no variation: the sampler's variances collapse to zero
+        raise InsufficientData(
+            f"activity was {seen.iloc[0]:g} on every one of the {len(seen)} observed days "
+            f"before {t0:%Y-%m-%d}, so a forecast from them has no uncertainty to estimate"
+        )
     kwargs: dict[str, Any] = {"level": "local linear trend" if trend else "local level"}
     if weekly:
         kwargs["freq_seasonal"] = [{"period": 7, "harmonics": 2}]
@@ -277,9 +293,15 @@ def counterfactual(
             if x_pre is None or x_post is None
             else np.vstack([x_pre.to_numpy(), x_post.to_numpy()])
         )
-        paths, sd, interval = _bayes_paths(
-            z_pre, len(y_post), exog, kwargs, n_sims, burn, rng, prior
-        )
+        try:
+            paths, sd, interval = _bayes_paths(
+                z_pre, len(y_post), exog, kwargs, n_sims, burn, rng, prior
+            )
+        except np.linalg.LinAlgError as exc:  # near-constant days: a variance collapsed
+            raise InsufficientData(
+                f"activity before {t0:%Y-%m-%d} varies too little for the sampler "
+                f"(a variance collapsed to zero: {exc})"
+            ) from exc
     else:
         paths, sd, interval = _mle_paths(
             z_pre, len(y_post), x_pre, x_post, kwargs, n_sims, n_param_draws, rng

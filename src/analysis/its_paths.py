@@ -205,12 +205,10 @@ class BandedStates:
         values = np.zeros(nobs)
         values[: len(y)] = np.nan_to_num(y)
         n_params = len(disturbances) + 1
-        bands = np.zeros((n_params, 2 * k, k * nobs))
-        on_diag = np.zeros((nobs, k, k))
-        below = np.zeros((nobs - 1, k, k))
+        bands = []
         for j in range(n_params):
-            on_diag[:] = 0.0
-            below[:] = 0.0
+            on_diag = np.zeros((nobs, k, k))
+            below = np.zeros((nobs - 1, k, k))
             if j == irregular:  # (y_t − Z α_t)² on observed days
                 on_diag[:] = observed[:, None, None] * np.outer(design, design)
             else:  # (α_{t+1} − T α_t)' S_j (α_{t+1} − T α_t), S_j = R E_j R'
@@ -220,12 +218,11 @@ class BandedStates:
                 on_diag[:-1] += transition.T @ s @ transition
                 on_diag[1:] += s
                 below[:] = -s @ transition
-            bands[j] = _band(on_diag, below)
+            bands.append(_band(on_diag, below))
         mean0, cov0 = initial
-        on_diag[:] = 0.0
-        below[:] = 0.0
+        on_diag = np.zeros((nobs, k, k))
         on_diag[0] = np.linalg.inv(cov0)
-        prior = _band(on_diag, below)
+        prior = _band(on_diag, np.zeros((nobs - 1, k, k)))
         # Rows of (k·nobs, 2k), flattened: reshaped and transposed per draw they are the
         # Fortran-ordered band LAPACK reads, so it takes them without a copy.
         self._bands = np.stack([band.T.ravel() for band in bands])
